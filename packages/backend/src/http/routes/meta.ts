@@ -1,0 +1,25 @@
+// Liveness, version and Prometheus metrics.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services/index.js';
+import { PUBLIC, viewer } from '../policy.js';
+
+export const metaRoutes: FastifyPluginAsyncZod<{ services: Services; version: string }> = async (
+  app,
+  { services, version },
+) => {
+  app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type('text/plain').send('ok');
+  });
+
+  app.get(
+    '/api/version',
+    { config: { policy: PUBLIC }, schema: { summary: 'Backend version', response: { 200: z.object({ version: z.string() }) } } },
+    async () => ({ version }),
+  );
+
+  app.get('/metrics', { config: { policy: viewer() }, schema: { hide: true } }, async (_req, reply) => {
+    const registry = services.metrics.registry;
+    reply.type(registry.contentType).send(await registry.metrics());
+  });
+};

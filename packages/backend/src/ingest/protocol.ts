@@ -1,0 +1,16 @@
+// Messages between the main thread and the ingest worker.
+import type { ProjectorDelta } from '../projectors/stats.js';
+
+export interface IngestWorkerData {
+  natsUrl: string;
+  sqlitePath: string;
+  logLevel: string;
+  flushIntervalMs: number;
+  flushMax: number;
+}
+
+export type WorkerToMain =
+  | { type: 'ready' }
+  | { type: 'stats'; stats: { name: string; delta: ProjectorDelta }[] }
+  | { type: 'flushed' }
+  | { type: 'stopped' };

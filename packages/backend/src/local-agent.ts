@@ -1,0 +1,64 @@
+// The all-in-one mode runs a real agent for this host as a child process, so
+// a fresh `npm start` shows one live agent with real telemetry.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+
+export interface LocalAgent {
+  stop(): Promise<void>;
+}
+
+function agentMain(): string | undefined {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('@kanade/agent'));
+    const main = join(dirname(entry), 'main.js');
+    return existsSync(main) ? main : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function startLocalAgent(natsUrl: string, log: Logger): LocalAgent | undefined {
+  const main = agentMain();
+  if (!main) {
+    log.warn('the agent package is not built; no local agent (run `npm run build`)');
+    return undefined;
+  }
+  let stopping = false;
+  let child: ChildProcess | undefined;
+  let restarts = 0;
+
+  const launch = () => {
+    const c = spawn(process.execPath, [main, '--nats', natsUrl], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child = c;
+    log.info({ pid: c.pid }, 'local agent started');
+    c.once('exit', (code, signal) => {
+      if (stopping) return;
+      const delay = Math.min(1000 * 2 ** restarts++, 60_000);
+      log.warn({ code, signal, restart_in_ms: delay }, 'local agent exited; restarting');
+      setTimeout(() => !stopping && launch(), delay).unref();
+    });
+  };
+  launch();
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  return {
+    async stop() {
+      stopping = true;
+      process.removeListener('exit', killOnExit);
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+        c.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        c.kill('SIGTERM');
+      });
+    },
+  };
+}

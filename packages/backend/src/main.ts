@@ -1,0 +1,52 @@
+// kanade-backend: load the config, start everything, stop cleanly on
+// SIGINT/SIGTERM (buffered telemetry is flushed, the child broker and the
+// local agent are stopped, exit 0). A second signal forces exit.
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { startBackend } from './server.js';
+
+export async function runMain(argv: string[]): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env, argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`kanade-backend: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  let stopping = false;
+  let backend: Awaited<ReturnType<typeof startBackend>> | undefined;
+  const onSignal = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal; exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await backend?.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+
+  try {
+    backend = await startBackend(config, log);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'backend failed to start');
+    process.exit(1);
+  }
+  if (stopping) await backend.stop();
+  else if (backend.tokenFile) {
+    process.stderr.write(
+      `\nkanade is running at http://${config.bind.host}:${config.bind.port}\n` +
+        `API token: ${backend.tokenFile} (send it as "Authorization: Bearer <token>")\n\n`,
+    );
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) await runMain(process.argv.slice(2));

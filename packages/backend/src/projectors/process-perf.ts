@@ -1,0 +1,28 @@
+// process_perf.> -> process_perf_samples. Telemetry shape; one message is one
+// top-N snapshot of a host, written as one row per process. Empty snapshots
+// are skipped. Key (pc_id, at, pid); duplicates are dropped.
+import { ProcessPerf, parseRfc3339 } from '@kanade/wire';
+import type { ProcessPerfRow } from '../store/perf.js';
+import type { TelemetryProjector } from './telemetry.js';
+
+export const processPerfProjector: TelemetryProjector<ProcessPerfRow[]> = {
+  name: 'process_perf',
+  subject: 'process_perf.>',
+  decode(payload) {
+    const r = ProcessPerf.safeParse(payload);
+    if (!r.success) return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    const at = parseRfc3339(r.data.at);
+    const second = at - (((at % 1000) + 1000) % 1000);
+    return r.data.processes.map((p) => ({
+      pc_id: r.data.pc_id,
+      at: second,
+      pid: p.pid,
+      name: p.name,
+      cpu_pct: p.cpu_pct,
+      rss_bytes: p.rss_bytes,
+      disk_read_bytes_per_sec: p.disk_read_bytes_per_sec ?? null,
+      disk_written_bytes_per_sec: p.disk_written_bytes_per_sec ?? null,
+    }));
+  },
+  write: (store, snapshots) => store.perf.insertProcessPerf(snapshots.flat()),
+};

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { parseSimArgs } from '../src/cli.js';
+
+describe('kanade-sim arguments', () => {
+  it('defaults to upstream cadence and the env broker URL', () => {
+    const c = parseSimArgs([], { KANADE_NATS_URL: 'nats://broker:4222' });
+    expect(c).toMatchObject({
+      natsUrl: 'nats://broker:4222',
+      agents: 1000,
+      durationMs: undefined,
+      heartbeatMs: 30_000,
+      hostPerfMs: 60_000,
+      processPerf: false,
+      prefix: 'sim',
+    });
+  });
+
+  it('parses durations in humantime form', () => {
+    const c = parseSimArgs([
+      '--nats',
+      'nats://x:1',
+      '--agents',
+      '100000',
+      '--duration',
+      '1m30s',
+      '--heartbeat',
+      '500ms',
+      '--host-perf',
+      '2s',
+      '--process-perf',
+      '--seed',
+      '7',
+    ]);
+    expect(c).toMatchObject({
+      natsUrl: 'nats://x:1',
+      agents: 100_000,
+      durationMs: 90_000,
+      heartbeatMs: 500,
+      hostPerfMs: 2000,
+      processPerf: true,
+      seed: 7,
+    });
+  });
+
+  it('says which option is wrong', () => {
+    expect(() => parseSimArgs(['--agents', '0'])).toThrow(/--agents/);
+    expect(() => parseSimArgs(['--duration', 'soon'])).toThrow(/--duration/);
+    expect(() => parseSimArgs(['--heartbeat', '0s'])).toThrow(/--heartbeat/);
+    expect(() => parseSimArgs(['--bogus'])).toThrow();
+  });
+});

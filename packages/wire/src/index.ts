@@ -1,0 +1,6 @@
+// @kanade/wire: the contract shared with upstream kanade. No I/O here.
+export * from './duration.js';
+export * from './messages.js';
+export * from './names.js';
+export * from './subjects.js';
+export * from './time.js';

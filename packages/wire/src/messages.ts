@@ -1,0 +1,181 @@
+// JSON shapes of every wire message, as upstream's serde types define them.
+//
+// Readers follow upstream's forward-compat rule (#492): unknown fields are
+// tolerated (zod strips them), optional fields may be absent or null. What a
+// reader does refuse is what would hurt the store: wrong types, non-finite or
+// out-of-range numbers, malformed timestamps, and strings or arrays large
+// enough to be abuse rather than data. Writers build these shapes directly.
+
+import { z } from 'zod';
+import { isValidToken } from './subjects.js';
+import { isRfc3339 } from './time.js';
+
+/** RFC 3339 timestamp (any offset); converted to epoch ms by the consumer. */
+export const Rfc3339 = z.string().max(64).refine(isRfc3339, 'expected an RFC 3339 timestamp');
+
+/** A value that becomes one subject token (pc ids, groups). */
+export const PcId = z.string().min(1).max(256).refine(isValidToken, 'must be one NATS subject token');
+
+const text = (max: number) => z.string().max(max);
+const opt = <T extends z.ZodType>(t: T) => t.nullish();
+const int64 = z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1);
+const nonNegInt = z.number().int().min(0).max(2 ** 53 - 1);
+const finite = z.number().min(-1e300).max(1e300);
+const stringList = (maxItems: number, maxLen: number) => z.array(text(maxLen)).max(maxItems);
+
+/** `heartbeat.{pc_id}`, core NATS, every 30 s by default. */
+export const Heartbeat = z.object({
+  pc_id: PcId,
+  at: Rfc3339,
+  agent_version: text(128),
+  hostname: opt(text(255)),
+  os_family: opt(text(32)),
+  agent_cpu_pct: opt(finite),
+  agent_rss_bytes: opt(int64),
+  agent_disk_read_bytes: opt(int64),
+  agent_disk_written_bytes: opt(int64),
+  quarantined_versions: opt(stringList(64, 128)),
+  last_logon_user: opt(text(512)),
+  last_logon_display_name: opt(text(512)),
+  command_keys: opt(stringList(64, 256)),
+  enforcing: opt(z.boolean()),
+  command_protocols: opt(stringList(16, 64)),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+/** `host_perf.{pc_id}`, core NATS, every 60 s by default. Every metric may be null. */
+export const HostPerf = z.object({
+  pc_id: PcId,
+  at: Rfc3339,
+  cpu_pct: opt(finite),
+  cpu_count: opt(nonNegInt),
+  mem_used_bytes: opt(int64),
+  mem_total_bytes: opt(int64),
+  swap_used_bytes: opt(int64),
+  swap_total_bytes: opt(int64),
+  disk_read_bytes_per_sec: opt(finite),
+  disk_written_bytes_per_sec: opt(finite),
+  net_rx_bytes_per_sec: opt(finite),
+  net_tx_bytes_per_sec: opt(finite),
+});
+export type HostPerf = z.infer<typeof HostPerf>;
+
+export const ProcessSample = z.object({
+  pid: z.number().int().min(0).max(2 ** 32 - 1),
+  name: text(512),
+  cpu_pct: finite,
+  rss_bytes: int64,
+  disk_read_bytes_per_sec: opt(finite),
+  disk_written_bytes_per_sec: opt(finite),
+});
+export type ProcessSample = z.infer<typeof ProcessSample>;
+
+/** `process_perf.{pc_id}`, core NATS, only while investigation mode is on (top-N). */
+export const ProcessPerf = z.object({
+  pc_id: PcId,
+  at: Rfc3339,
+  processes: z.array(ProcessSample).max(1000),
+});
+export type ProcessPerf = z.infer<typeof ProcessPerf>;
+
+export const Shell = z.enum(['powershell', 'cmd', 'sh', 'pwsh']);
+export type Shell = z.infer<typeof Shell>;
+export const RunAs = z.enum(['system', 'user', 'system_gui']);
+export type RunAs = z.infer<typeof RunAs>;
+
+export const Staleness = z.union([
+  z.object({ mode: z.literal('cached') }),
+  z.object({ mode: z.literal('strict'), max_cache_age: text(32) }),
+  z.object({ mode: z.literal('unchecked') }),
+]);
+
+/** `commands.{all|group.g|pc.p}`, captured by the EXEC stream. */
+export const Command = z.object({
+  id: text(256),
+  version: text(128),
+  request_id: text(128),
+  exec_id: opt(text(128)),
+  job_id: opt(text(128)),
+  shell: Shell,
+  script: z.string().max(4 * 1024 * 1024),
+  script_object: opt(text(512)),
+  script_object_sha256: opt(text(64)),
+  timeout_secs: nonNegInt,
+  jitter_secs: opt(nonNegInt),
+  run_as: RunAs.default('system'),
+  cwd: opt(text(4096)),
+  deadline_at: opt(Rfc3339),
+  staleness: Staleness.optional(),
+  emit: z.unknown().optional(),
+  check: z.unknown().optional(),
+  collect: z.unknown().optional(),
+  retry: opt(z.object({ max: nonNegInt, backoff_secs: nonNegInt })),
+  finalize: z.unknown().optional(),
+  bypass_local_limit: opt(z.boolean()),
+});
+export type Command = z.infer<typeof Command>;
+
+/** `results.{request_id}`, JetStream (RESULTS). */
+export const ExecResult = z.object({
+  result_id: text(128).default(''),
+  request_id: text(128),
+  exec_id: opt(text(128)),
+  parent_result_id: opt(text(128)),
+  pc_id: PcId,
+  exit_code: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1),
+  skipped: opt(z.boolean()),
+  stdout: z.string().default(''),
+  stderr: z.string().default(''),
+  started_at: Rfc3339,
+  finished_at: Rfc3339,
+  stdout_object: opt(text(512)),
+  stderr_object: opt(text(512)),
+  manifest_id: opt(text(256)),
+  collect_object: opt(text(1024)),
+});
+export type ExecResult = z.infer<typeof ExecResult>;
+
+/** `events.started.{exec_id}.{pc_id}`, JetStream (EVENTS). */
+export const EventStarted = z.object({
+  result_id: text(128),
+  request_id: text(128),
+  exec_id: text(128),
+  pc_id: PcId,
+  started_at: Rfc3339,
+  manifest_id: text(256),
+  version: text(128),
+});
+export type EventStarted = z.infer<typeof EventStarted>;
+
+/** `obs.{pc_id}`, JetStream (OBS_EVENTS). Dedup key (pc_id, source, event_record_id). */
+export const ObsEvent = z.object({
+  pc_id: PcId,
+  at: Rfc3339,
+  kind: text(128),
+  source: text(256),
+  event_record_id: opt(text(256)),
+  payload: z.unknown().default(null),
+});
+export type ObsEvent = z.infer<typeof ObsEvent>;
+
+/** `audit.{actor}.{action}[.{target}]`, core publish captured by AUDIT. */
+export const AuditEvent = z.object({
+  actor: text(128),
+  action: text(128),
+  target: opt(text(1024)),
+  payload: z.unknown().default(null),
+  occurred_at: Rfc3339,
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+/** `job.tail.{pc_id}` request/reply. */
+export const JobTailRequest = z.object({ result_id: text(128) });
+export const JobTailReply = z.object({
+  found: z.boolean(),
+  running: z.boolean(),
+  stdout: z.string(),
+  stderr: z.string(),
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+});
+export type JobTailReply = z.infer<typeof JobTailReply>;

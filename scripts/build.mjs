@@ -1,0 +1,65 @@
+// Builds each workspace package's entry points with esbuild into dist/.
+// A package is rebuilt only when a file under its src/ (or its package.json)
+// is newer than its last build, so `npm start` on a warm tree costs nothing.
+// Type checking is separate (`npm run typecheck`, part of `npm test`).
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT } from './setup.mjs';
+
+const PACKAGES = {
+  wire: ['src/index.ts'],
+  backend: ['src/index.ts', 'src/main.ts', 'src/ingest/worker.ts'],
+  sim: ['src/index.ts', 'src/main.ts'],
+  agent: ['src/index.ts', 'src/main.ts'],
+};
+
+function newest(dir) {
+  let t = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function mtime(p) {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+export async function build({ force = false } = {}) {
+  const esbuild = await import('esbuild');
+  for (const [name, entries] of Object.entries(PACKAGES)) {
+    const pkg = join(ROOT, 'packages', name);
+    const present = entries.filter((e) => existsSync(join(pkg, e)));
+    if (present.length === 0) continue;
+    const stamp = join(pkg, 'dist', '.stamp');
+    const srcTime = Math.max(newest(join(pkg, 'src')), mtime(join(pkg, 'package.json')));
+    if (!force && mtime(stamp) >= srcTime) continue;
+    const started = Date.now();
+    await esbuild.build({
+      absWorkingDir: pkg,
+      entryPoints: present,
+      outdir: 'dist',
+      outbase: 'src',
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      sourcemap: true,
+      logLevel: 'warning',
+    });
+    mkdirSync(join(pkg, 'dist'), { recursive: true });
+    writeFileSync(stamp, String(Date.now()));
+    process.stderr.write(`[build] ${name} in ${Date.now() - started} ms\n`);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await build({ force: process.argv.includes('--force') });
+}
