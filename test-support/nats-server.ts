@@ -56,7 +56,10 @@ export async function startNats(): Promise<TestNats> {
       try {
         const file = readdirSync(portsDir).find((f) => f.includes(String(pid)));
         if (!file) return undefined;
-        const ports = JSON.parse(readFileSync(join(portsDir, file), 'utf8')) as { nats: string[]; monitoring: string[] };
+        const ports = JSON.parse(readFileSync(join(portsDir, file), 'utf8')) as {
+          nats: string[];
+          monitoring: string[];
+        };
         return ports.nats?.length && ports.monitoring?.length ? ports : undefined;
       } catch {
         return undefined;

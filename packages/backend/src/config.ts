@@ -21,23 +21,31 @@ export interface Config {
   configFile: string | undefined;
 }
 
-const FileSchema = z.object({
-  server: z.object({ bind: z.string().optional(), public_url: z.string().optional() }).loose().optional(),
-  nats: z.object({ url: z.string().optional(), monitor_url: z.string().optional() }).loose().optional(),
-  db: z.object({ sqlite_path: z.string().optional(), postgres_url: z.string().optional() }).loose().optional(),
-  log: z.object({ level: z.string().optional(), path: z.string().optional() }).loose().optional(),
-  data: z.object({ dir: z.string().optional() }).loose().optional(),
-  telemetry: z
-    .object({ flush_interval_ms: z.number().int().positive().optional(), flush_max: z.number().int().positive().optional() })
-    .optional(),
-}).loose();
+const FileSchema = z
+  .object({
+    server: z.object({ bind: z.string().optional(), public_url: z.string().optional() }).loose().optional(),
+    nats: z.object({ url: z.string().optional(), monitor_url: z.string().optional() }).loose().optional(),
+    db: z
+      .object({ sqlite_path: z.string().optional(), postgres_url: z.string().optional() })
+      .loose()
+      .optional(),
+    log: z.object({ level: z.string().optional(), path: z.string().optional() }).loose().optional(),
+    data: z.object({ dir: z.string().optional() }).loose().optional(),
+    telemetry: z
+      .object({
+        flush_interval_ms: z.number().int().positive().optional(),
+        flush_max: z.number().int().positive().optional(),
+      })
+      .optional(),
+  })
+  .loose();
 
 export class ConfigError extends Error {}
 
 export function parseBind(text: string, what: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[2]) : Number.NaN;
-  if (!m || !m[1] || port < 0 || port > 65535) {
+  if (!m?.[1] || port < 0 || port > 65535) {
     throw new ConfigError(`${what} must be host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(text)}`);
   }
   return { host: m[1], port };
@@ -80,12 +88,21 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
 
   const dataDir = resolve(cwd, env.KANADE_DATA_DIR || file.data?.dir || 'data');
   const sqliteRaw = env.KANADE_SQLITE_PATH || file.db?.sqlite_path;
-  const sqlitePath = sqliteRaw ? (isAbsolute(sqliteRaw) ? sqliteRaw : resolve(cwd, sqliteRaw)) : join(dataDir, 'kanade.db');
-  const bind = parseBind(env.KANADE_BIND || file.server?.bind || '127.0.0.1:8080', 'KANADE_BIND / [server] bind');
+  const sqlitePath = sqliteRaw
+    ? isAbsolute(sqliteRaw)
+      ? sqliteRaw
+      : resolve(cwd, sqliteRaw)
+    : join(dataDir, 'kanade.db');
+  const bind = parseBind(
+    env.KANADE_BIND || file.server?.bind || '127.0.0.1:8080',
+    'KANADE_BIND / [server] bind',
+  );
   const natsUrl = env.KANADE_NATS_URL || file.nats?.url || undefined;
   const logLevel = (env.KANADE_LOG_LEVEL || file.log?.level || 'info').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) {
-    throw new ConfigError(`log level must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(logLevel)}`);
+    throw new ConfigError(
+      `log level must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(logLevel)}`,
+    );
   }
   const embeddedPort = env.KANADE_EMBEDDED_NATS_PORT ? Number(env.KANADE_EMBEDDED_NATS_PORT) : 4222;
   if (!Number.isInteger(embeddedPort) || embeddedPort < 0 || embeddedPort > 65535) {
@@ -93,7 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
   }
   const flushIntervalMs = Number(env.KANADE_TELEMETRY_FLUSH_MS || file.telemetry?.flush_interval_ms || 1000);
   const flushMax = Number(env.KANADE_TELEMETRY_FLUSH_MAX || file.telemetry?.flush_max || 10_000);
-  if (!(flushIntervalMs > 0) || !(flushMax > 0)) throw new ConfigError('telemetry flush settings must be positive');
+  if (!(flushIntervalMs > 0) || !(flushMax > 0))
+    throw new ConfigError('telemetry flush settings must be positive');
 
   return {
     bind,
@@ -105,7 +123,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
     localAgent: natsUrl === undefined ? env.KANADE_LOCAL_AGENT !== '0' : truthy(env.KANADE_LOCAL_AGENT),
     auth: {
       // Upstream: the variable's presence alone opens the API; we also accept an explicit 0/false as "off".
-      disabled: env.KANADE_AUTH_DISABLE !== undefined && env.KANADE_AUTH_DISABLE !== '0' && env.KANADE_AUTH_DISABLE.toLowerCase() !== 'false',
+      disabled:
+        env.KANADE_AUTH_DISABLE !== undefined &&
+        env.KANADE_AUTH_DISABLE !== '0' &&
+        env.KANADE_AUTH_DISABLE.toLowerCase() !== 'false',
       staticToken: env.KANADE_AUTH_STATIC_TOKEN || undefined,
     },
     telemetry: { flushIntervalMs, flushMax },

@@ -1,6 +1,6 @@
 // pino, shared by Fastify and the background machinery. Credentials are
 // redacted wherever they could appear in a logged object.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',

@@ -22,7 +22,17 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const totals = new Map<string, { received: number; written: number; invalid: number; dropped: number; flushes: number; flushErrors: number }>();
+  const totals = new Map<
+    string,
+    {
+      received: number;
+      written: number;
+      invalid: number;
+      dropped: number;
+      flushes: number;
+      flushErrors: number;
+    }
+  >();
 
   return {
     registry,
@@ -35,7 +45,14 @@ export function createMetrics() {
       flushes.inc(l, d.flushes);
       flushErrors.inc(l, d.flushErrors);
       for (const s of d.flushSeconds) flushSeconds.observe(l, s);
-      const t = totals.get(name) ?? { received: 0, written: 0, invalid: 0, dropped: 0, flushes: 0, flushErrors: 0 };
+      const t = totals.get(name) ?? {
+        received: 0,
+        written: 0,
+        invalid: 0,
+        dropped: 0,
+        flushes: 0,
+        flushErrors: 0,
+      };
       t.received += d.received;
       t.written += d.written;
       t.invalid += d.invalid;

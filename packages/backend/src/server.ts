@@ -12,7 +12,7 @@ import { type LocalAgent, startLocalAgent } from './local-agent.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { bootstrapJetStream } from './nats/bootstrap.js';
-import { connectWithRetry } from './nats/connect.js';
+import { connectWithRetry, drainQuietly } from './nats/connect.js';
 import { type EmbeddedNats, startEmbeddedNats } from './nats/embedded.js';
 import { loadOrCreateSecret } from './secrets.js';
 import { createServices } from './services/index.js';
@@ -64,7 +64,10 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       tokenFile = join(config.dataDir, 'admin-token');
       const secret = loadOrCreateSecret(tokenFile);
       auth.staticToken = secret.value;
-      log.info({ file: tokenFile, created: secret.created }, 'API token (use as `Authorization: Bearer <token>`)');
+      log.info(
+        { file: tokenFile, created: secret.created },
+        'API token (use as `Authorization: Bearer <token>`)',
+      );
     }
     if (auth.disabled) log.warn('KANADE_AUTH_DISABLE is set: the API is open to anyone who can reach it');
 
@@ -81,11 +84,12 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       natsUrl = embedded.url;
     }
     const nc = await connectWithRetry({ url: natsUrl, name: 'kanade-backend/api', log });
-    cleanups.push(async () => {
-      await nc.drain().catch(() => nc.close());
-    });
+    cleanups.push(() => drainQuietly(nc));
     const report = await retry('JetStream bootstrap', log, () => bootstrapJetStream(nc));
-    log.info({ created: report.created, updated: report.updated, unchanged: report.unchanged.length }, 'JetStream ready');
+    log.info(
+      { created: report.created, updated: report.updated, unchanged: report.unchanged.length },
+      'JetStream ready',
+    );
 
     const metrics = createMetrics();
     const ingest = startIngest(
@@ -106,7 +110,10 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     const app = await buildApp({ log, auth, services, version: VERSION });
     cleanups.push(() => app.close());
     const address = await app.listen({ host: config.bind.host, port: config.bind.port });
-    log.info({ url: address, data_dir: config.dataDir, sqlite: config.sqlitePath, nats: natsUrl }, 'kanade backend listening');
+    log.info(
+      { url: address, data_dir: config.dataDir, sqlite: config.sqlitePath, nats: natsUrl },
+      'kanade backend listening',
+    );
 
     let agent: LocalAgent | undefined;
     if (config.localAgent) {

@@ -18,8 +18,16 @@ export const PcId = z.string().min(1).max(256).refine(isValidToken, 'must be one
 
 const text = (max: number) => z.string().max(max);
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
-const int64 = z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1);
-const nonNegInt = z.number().int().min(0).max(2 ** 53 - 1);
+const int64 = z
+  .number()
+  .int()
+  .min(-(2 ** 53) + 1)
+  .max(2 ** 53 - 1);
+const nonNegInt = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 53 - 1);
 const finite = z.number().min(-1e300).max(1e300);
 const stringList = (maxItems: number, maxLen: number) => z.array(text(maxLen)).max(maxItems);
 
@@ -61,7 +69,11 @@ export const HostPerf = z.object({
 export type HostPerf = z.infer<typeof HostPerf>;
 
 export const ProcessSample = z.object({
-  pid: z.number().int().min(0).max(2 ** 32 - 1),
+  pid: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
   name: text(512),
   cpu_pct: finite,
   rss_bytes: int64,
@@ -122,7 +134,11 @@ export const ExecResult = z.object({
   exec_id: opt(text(128)),
   parent_result_id: opt(text(128)),
   pc_id: PcId,
-  exit_code: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1),
+  exit_code: z
+    .number()
+    .int()
+    .min(-(2 ** 31))
+    .max(2 ** 31 - 1),
   skipped: opt(z.boolean()),
   stdout: z.string().default(''),
   stderr: z.string().default(''),

@@ -29,12 +29,48 @@ export const STREAM = {
 
 /** Upstream `kv::ALL_STREAMS` with the limits of `bootstrap.rs` (discard old, file storage). */
 export const ALL_STREAMS: readonly StreamSpec[] = [
-  { name: STREAM.INVENTORY, subjects: ['inventory.>'], maxAgeMs: 90 * DAY_MS, maxBytes: GiB, maxMsgsPerSubject: -1 },
-  { name: STREAM.RESULTS, subjects: ['results.>'], maxAgeMs: 30 * DAY_MS, maxBytes: 2 * GiB, maxMsgsPerSubject: -1 },
-  { name: STREAM.EXEC, subjects: ['commands.>'], maxAgeMs: 7 * DAY_MS, maxBytes: 64 * MiB, maxMsgsPerSubject: 1 },
-  { name: STREAM.EVENTS, subjects: ['events.>'], maxAgeMs: 7 * DAY_MS, maxBytes: 256 * MiB, maxMsgsPerSubject: -1 },
-  { name: STREAM.AUDIT, subjects: ['audit.>'], maxAgeMs: 90 * DAY_MS, maxBytes: 512 * MiB, maxMsgsPerSubject: -1 },
-  { name: STREAM.OBS_EVENTS, subjects: ['obs.>'], maxAgeMs: 90 * DAY_MS, maxBytes: 512 * MiB, maxMsgsPerSubject: -1 },
+  {
+    name: STREAM.INVENTORY,
+    subjects: ['inventory.>'],
+    maxAgeMs: 90 * DAY_MS,
+    maxBytes: GiB,
+    maxMsgsPerSubject: -1,
+  },
+  {
+    name: STREAM.RESULTS,
+    subjects: ['results.>'],
+    maxAgeMs: 30 * DAY_MS,
+    maxBytes: 2 * GiB,
+    maxMsgsPerSubject: -1,
+  },
+  {
+    name: STREAM.EXEC,
+    subjects: ['commands.>'],
+    maxAgeMs: 7 * DAY_MS,
+    maxBytes: 64 * MiB,
+    maxMsgsPerSubject: 1,
+  },
+  {
+    name: STREAM.EVENTS,
+    subjects: ['events.>'],
+    maxAgeMs: 7 * DAY_MS,
+    maxBytes: 256 * MiB,
+    maxMsgsPerSubject: -1,
+  },
+  {
+    name: STREAM.AUDIT,
+    subjects: ['audit.>'],
+    maxAgeMs: 90 * DAY_MS,
+    maxBytes: 512 * MiB,
+    maxMsgsPerSubject: -1,
+  },
+  {
+    name: STREAM.OBS_EVENTS,
+    subjects: ['obs.>'],
+    maxAgeMs: 90 * DAY_MS,
+    maxBytes: 512 * MiB,
+    maxMsgsPerSubject: -1,
+  },
   {
     name: STREAM.NOTIFICATIONS,
     subjects: ['notifications.>'],

@@ -30,7 +30,9 @@ export const subject = {
   logsFetch: (pcId: string) => `logs.fetch.${token('pc_id', pcId)}`,
   agentPing: (pcId: string) => `agents.${token('pc_id', pcId)}.ping`,
   audit: (actor: string, action: string, target?: string | null) =>
-    target ? `audit.${token('actor', actor)}.${token('action', action)}.${sanitizeAuditTarget(target)}` : `audit.${token('actor', actor)}.${token('action', action)}`,
+    target
+      ? `audit.${token('actor', actor)}.${token('action', action)}.${sanitizeAuditTarget(target)}`
+      : `audit.${token('actor', actor)}.${token('action', action)}`,
 } as const;
 
 /** Audit targets are free text (job ids, usernames); dots and wildcards become `_`. */

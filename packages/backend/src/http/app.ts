@@ -69,7 +69,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     } else if (err.validation) {
       status = 400;
       body = { code: 'KANADE_ERR_BAD_REQUEST', message: describeValidation(err) };
-    } else if (!isResponseSerializationError(err) && err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    } else if (
+      !isResponseSerializationError(err) &&
+      err.statusCode &&
+      err.statusCode >= 400 &&
+      err.statusCode < 500
+    ) {
       status = err.statusCode;
       body = { code: codeForStatus(status), message: err.message };
     } else {
@@ -82,7 +87,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ code: 'KANADE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` });
+    reply
+      .status(404)
+      .send({ code: 'KANADE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` });
   });
 
   enforceRoutePolicies(app);

@@ -44,7 +44,8 @@ export function authenticate(req: FastifyRequest, settings: AuthSettings): Ident
   if (settings.disabled) return { sub: 'auth-disabled', role: 'admin' };
   const token = bearer(req);
   if (!token) throw new ApiError('KANADE_ERR_UNAUTHORIZED', 'missing bearer token');
-  if (settings.staticToken && tokenEquals(token, settings.staticToken)) return { sub: 'service-token', role: 'admin' };
+  if (settings.staticToken && tokenEquals(token, settings.staticToken))
+    return { sub: 'service-token', role: 'admin' };
   throw new ApiError('KANADE_ERR_UNAUTHORIZED', 'invalid bearer token');
 }
 
@@ -63,7 +64,10 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings) {
     req.identity = authenticate(req, settings);
     if (!policy) return;
     if (ROLE_RANK[req.identity.role] < ROLE_RANK[policy.role]) {
-      throw new ApiError('KANADE_ERR_FORBIDDEN', `${policy.role} role required (caller is ${req.identity.role})`);
+      throw new ApiError(
+        'KANADE_ERR_FORBIDDEN',
+        `${policy.role} role required (caller is ${req.identity.role})`,
+      );
     }
     req.authorized = true;
   });

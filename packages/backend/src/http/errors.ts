@@ -4,22 +4,46 @@
 // kept in step with this table by a test.
 
 export const ERROR_CATALOGUE = {
-  KANADE_ERR_BAD_REQUEST: { status: 400, summary: 'A parameter or the body is malformed; the message names it.' },
+  KANADE_ERR_BAD_REQUEST: {
+    status: 400,
+    summary: 'A parameter or the body is malformed; the message names it.',
+  },
   KANADE_ERR_UNAUTHORIZED: {
     status: 401,
     summary: 'No valid credentials: send `Authorization: Bearer <token>` (see docs/configuration.md).',
   },
-  KANADE_ERR_FORBIDDEN: { status: 403, summary: 'The caller is authenticated but lacks the role or page access.' },
+  KANADE_ERR_FORBIDDEN: {
+    status: 403,
+    summary: 'The caller is authenticated but lacks the role or page access.',
+  },
   KANADE_ERR_NOT_FOUND: { status: 404, summary: 'The resource or route does not exist.' },
   KANADE_ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not for this HTTP method.' },
-  KANADE_ERR_CONFLICT: { status: 409, summary: 'The request conflicts with the current state; the message says which.' },
+  KANADE_ERR_CONFLICT: {
+    status: 409,
+    summary: 'The request conflicts with the current state; the message says which.',
+  },
   KANADE_ERR_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body is larger than the route accepts.' },
-  KANADE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The Content-Type is not one the route accepts.' },
-  KANADE_ERR_UNPROCESSABLE: { status: 422, summary: 'The body is well-formed but a value is not acceptable.' },
-  KANADE_ERR_RATE_LIMITED: { status: 429, summary: 'Too many requests; retry after the `Retry-After` seconds.' },
-  KANADE_ERR_INTERNAL: { status: 500, summary: 'An unexpected server error; details are in the backend log.' },
+  KANADE_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'The Content-Type is not one the route accepts.',
+  },
+  KANADE_ERR_UNPROCESSABLE: {
+    status: 422,
+    summary: 'The body is well-formed but a value is not acceptable.',
+  },
+  KANADE_ERR_RATE_LIMITED: {
+    status: 429,
+    summary: 'Too many requests; retry after the `Retry-After` seconds.',
+  },
+  KANADE_ERR_INTERNAL: {
+    status: 500,
+    summary: 'An unexpected server error; details are in the backend log.',
+  },
   KANADE_ERR_BROKER: { status: 502, summary: 'The NATS broker failed to answer the request.' },
-  KANADE_ERR_UNAVAILABLE: { status: 503, summary: 'A dependency (broker, JetStream resource) is not available yet.' },
+  KANADE_ERR_UNAVAILABLE: {
+    status: 503,
+    summary: 'A dependency (broker, JetStream resource) is not available yet.',
+  },
   KANADE_ERR_TIMEOUT: { status: 504, summary: 'An agent or the broker did not answer in time.' },
 } as const;
 

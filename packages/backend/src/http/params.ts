@@ -23,7 +23,10 @@ export const timeParam = z
   .transform((s, ctx) => {
     const t = parseRfc3339(s);
     if (Number.isNaN(t)) {
-      ctx.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp such as 2026-05-01T10:00:00Z' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected an RFC 3339 timestamp such as 2026-05-01T10:00:00Z',
+      });
       return z.NEVER;
     }
     return t;
@@ -37,7 +40,10 @@ export const durationParam = (minMs = 1000) =>
     .transform((s, ctx) => {
       const ms = parseDuration(s);
       if (ms === undefined || ms < minMs) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${minMs / 1000}s such as 30s, 5m or 1h30m` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration of at least ${minMs / 1000}s such as 30s, 5m or 1h30m`,
+        });
         return z.NEVER;
       }
       return ms;

@@ -29,7 +29,9 @@ export function enforceRoutePolicies(app: FastifyInstance) {
     if (!isGuardedPath(route.url)) return;
     const policy = (route.config as { policy?: RoutePolicy } | undefined)?.policy;
     if (!policy) {
-      throw new Error(`route ${route.method} ${route.url} has no policy: add config.policy (PUBLIC, viewer(), operator() or admin())`);
+      throw new Error(
+        `route ${route.method} ${route.url} has no policy: add config.policy (PUBLIC, viewer(), operator() or admin())`,
+      );
     }
   });
 }

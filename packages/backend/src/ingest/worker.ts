@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '../log.js';
-import { connectWithRetry } from '../nats/connect.js';
+import { connectWithRetry, drainQuietly } from '../nats/connect.js';
 import { TELEMETRY_PROJECTORS } from '../projectors/registry.js';
 import { type RunningProjector, startTelemetryProjector } from '../projectors/telemetry.js';
 import { createStore, openDb } from '../store/index.js';
@@ -39,7 +39,7 @@ port.on('message', async (m: { type: string }) => {
     clearInterval(reporter);
     for (const p of projectors) await p.stop();
     report();
-    await nc?.drain().catch(() => nc?.close());
+    if (nc) await drainQuietly(nc);
     db.close();
     post({ type: 'stopped' });
     port.close();
@@ -55,15 +55,14 @@ if (abort.signal.aborted) {
 
 function start(conn: NatsConnection) {
   projectors = TELEMETRY_PROJECTORS.map((spec) =>
-  startTelemetryProjector(spec, {
-    nc: conn,
-    store,
-    log,
-    flushIntervalMs: data.flushIntervalMs,
-    flushMax: data.flushMax,
-  }),
-);
+    startTelemetryProjector(spec, {
+      nc: conn,
+      store,
+      log,
+      flushIntervalMs: data.flushIntervalMs,
+      flushMax: data.flushMax,
+    }),
+  );
   reporter = setInterval(report, 1000);
   post({ type: 'ready' });
 }
-

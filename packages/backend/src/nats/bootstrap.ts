@@ -3,10 +3,7 @@
 // nothing, and a resource whose limits were edited by hand is put back. KV
 // buckets and object stores are streams underneath (`KV_<b>`, `OBJ_<b>`), so
 // the same limit comparison reconciles all three kinds.
-import { type JetStreamManager, jetstreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { Objm } from '@nats-io/obj';
+
 import {
   ALL_OBJECT_STORES,
   ALL_STREAMS,
@@ -15,6 +12,10 @@ import {
   type ObjectStoreSpec,
   type StreamSpec,
 } from '@kanade/wire';
+import { type JetStreamManager, jetstreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
 
 export interface BootstrapReport {
   created: string[];
@@ -74,7 +75,12 @@ async function exists(jsm: JetStreamManager, stream: string): Promise<boolean> {
   }
 }
 
-export async function ensureKvBucket(nc: NatsConnection, spec: KvSpec, replicas = 1, report?: BootstrapReport) {
+export async function ensureKvBucket(
+  nc: NatsConnection,
+  spec: KvSpec,
+  replicas = 1,
+  report?: BootstrapReport,
+) {
   const jsm = await jetstreamManager(nc);
   const stream = `KV_${spec.name}`;
   const had = await exists(jsm, stream);
@@ -89,7 +95,12 @@ export async function ensureKvBucket(nc: NatsConnection, spec: KvSpec, replicas 
   return kv;
 }
 
-async function ensureObjectStore(nc: NatsConnection, spec: ObjectStoreSpec, replicas: number, r: BootstrapReport) {
+async function ensureObjectStore(
+  nc: NatsConnection,
+  spec: ObjectStoreSpec,
+  replicas: number,
+  r: BootstrapReport,
+) {
   const jsm = await jetstreamManager(nc);
   const stream = `OBJ_${spec.name}`;
   const had = await exists(jsm, stream);

@@ -46,3 +46,17 @@ async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
     else if (s.type === 'error') log.warn({ err: String(s.error) }, 'NATS error');
   }
 }
+
+/** Drain (flush subscriptions, then close), but never wait more than `ms` for a broker that is gone. */
+export async function drainQuietly(nc: NatsConnection, ms = 3000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nc.drain().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}

@@ -78,7 +78,12 @@ export async function startEmbeddedNats(
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Own process group: a Ctrl-C in the terminal must reach the backend only,
+  // so it can flush to a broker that is still up and then stop it.
+  const child: ChildProcess = spawn('nats-server', ['-c', conf], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let stderrTail = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderrTail = (stderrTail + chunk.toString()).slice(-4000);
@@ -100,7 +105,9 @@ export async function startEmbeddedNats(
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');
-    throw new Error(`embedded nats-server did not start: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
+    throw new Error(
+      `embedded nats-server did not start: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+    );
   })();
   await Promise.race([ready, spawnError]);
   log.info({ url, store: opts.storeDir, pid: child.pid }, 'embedded nats-server started');

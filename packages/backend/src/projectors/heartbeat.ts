@@ -13,7 +13,8 @@ export const heartbeatProjector: TelemetryProjector<HeartbeatRow> = {
   subject: 'heartbeat.>',
   decode(payload) {
     const r = Heartbeat.safeParse(payload);
-    if (!r.success) return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    if (!r.success)
+      return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const b = r.data;
     return {
       pc_id: b.pc_id,

@@ -10,7 +10,8 @@ export const hostPerfProjector: TelemetryProjector<HostPerfRow> = {
   subject: 'host_perf.>',
   decode(payload) {
     const r = HostPerf.safeParse(payload);
-    if (!r.success) return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    if (!r.success)
+      return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const s = r.data;
     const at = parseRfc3339(s.at);
     return {

@@ -10,7 +10,8 @@ export const processPerfProjector: TelemetryProjector<ProcessPerfRow[]> = {
   subject: 'process_perf.>',
   decode(payload) {
     const r = ProcessPerf.safeParse(payload);
-    if (!r.success) return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    if (!r.success)
+      return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const at = parseRfc3339(r.data.at);
     const second = at - (((at % 1000) + 1000) % 1000);
     return r.data.processes.map((p) => ({

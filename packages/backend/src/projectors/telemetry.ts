@@ -12,8 +12,9 @@
 // - A message that does not decode is counted and logged with its subject and
 //   never touches the window; a failed flush is logged, counted as dropped, and
 //   the window is discarded (lossy by design, the next window carries on).
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+
 import { BACKEND_QUEUE_GROUP } from '@kanade/wire';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.js';
 import { ProjectorStats } from './stats.js';
@@ -51,7 +52,12 @@ const LOG_WINDOW_MS = 10_000;
 const LOG_PER_WINDOW = 5;
 
 export function isInvalid<R>(v: R | { invalid: string }): v is { invalid: string } {
-  return typeof v === 'object' && v !== null && 'invalid' in v && typeof (v as { invalid: unknown }).invalid === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    'invalid' in v &&
+    typeof (v as { invalid: unknown }).invalid === 'string'
+  );
 }
 
 /** Logs the first few invalid messages of every 10 s window, then a summary of the rest. */
@@ -76,7 +82,10 @@ export function invalidLogger(log: Logger, projector: string) {
   };
 }
 
-export function startTelemetryProjector<R>(spec: TelemetryProjector<R>, opts: TelemetryOptions): RunningProjector {
+export function startTelemetryProjector<R>(
+  spec: TelemetryProjector<R>,
+  opts: TelemetryOptions,
+): RunningProjector {
   const stats = new ProjectorStats(spec.name);
   const logInvalid = invalidLogger(opts.log, spec.name);
   const keyed = spec.key ? new Map<string, R>() : undefined;
@@ -97,7 +106,10 @@ export function startTelemetryProjector<R>(spec: TelemetryProjector<R>, opts: Te
     } catch (err) {
       stats.flushFailed();
       stats.dropped(rows.length);
-      opts.log.warn({ projector: spec.name, err: (err as Error).message, rows: rows.length }, 'flush failed; window dropped');
+      opts.log.warn(
+        { projector: spec.name, err: (err as Error).message, rows: rows.length },
+        'flush failed; window dropped',
+      );
     }
   }
 
@@ -150,7 +162,15 @@ export function startTelemetryProjector<R>(spec: TelemetryProjector<R>, opts: Te
     flush,
     async stop() {
       clearInterval(timer);
-      await sub.drain().catch(() => sub.unsubscribe());
+      // Drain delivers what the client already holds; a broker that is down must not hold up shutdown.
+      await Promise.race([sub.drain().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+      if (!sub.isClosed()) {
+        try {
+          sub.unsubscribe();
+        } catch {
+          // the connection is already closed; nothing more will arrive
+        }
+      }
       flush();
     },
   };

@@ -1,10 +1,11 @@
 // Fleet roster and per-host telemetry reads. Thin today: the rules here are
 // the time window defaults and limits that every caller (HTTP, CLI-facing
 // routes, later the scheduler) must share.
-import type { AgentListQuery } from '../store/agents.js';
-import type { FleetMetric } from '../store/perf.js';
-import type { Store } from '../store/index.js';
+
 import { badRequest, notFound } from '../http/errors.js';
+import type { AgentListQuery } from '../store/agents.js';
+import type { Store } from '../store/index.js';
+import type { FleetMetric } from '../store/perf.js';
 
 export const MAX_PERF_BUCKETS = 10_000;
 
@@ -28,9 +29,17 @@ export function createAgentService(store: Store, now: () => number) {
       const step = q.step ?? 5 * 60 * 1000;
       if (from >= to) throw badRequest('query parameter from: must be earlier than to');
       if ((to - from) / step > MAX_PERF_BUCKETS) {
-        throw badRequest(`query parameter step: the window would need more than ${MAX_PERF_BUCKETS} buckets; use a larger step`);
+        throw badRequest(
+          `query parameter step: the window would need more than ${MAX_PERF_BUCKETS} buckets; use a larger step`,
+        );
       }
-      return { pc_id: pcId, from, to, step_seconds: step / 1000, points: store.perf.hostPerf(pcId, from, to, step) };
+      return {
+        pc_id: pcId,
+        from,
+        to,
+        step_seconds: step / 1000,
+        points: store.perf.hostPerf(pcId, from, to, step),
+      };
     },
     processes(pcId: string) {
       return { pc_id: pcId, ...store.perf.latestProcesses(pcId) };
@@ -45,10 +54,21 @@ export function createAgentService(store: Store, now: () => number) {
       if ((to - from) / step > MAX_PERF_BUCKETS) {
         throw badRequest(`query parameter step: the window would need more than ${MAX_PERF_BUCKETS} buckets`);
       }
-      return { metric: q.metric, agg: q.agg, from, to, step_seconds: step / 1000, points: store.perf.fleet(q.metric, q.agg, from, to, step) };
+      return {
+        metric: q.metric,
+        agg: q.agg,
+        from,
+        to,
+        step_seconds: step / 1000,
+        points: store.perf.fleet(q.metric, q.agg, from, to, step),
+      };
     },
     top(q: { metric: FleetMetric; window: number; limit: number }) {
-      return { metric: q.metric, window_seconds: q.window / 1000, rows: store.perf.top(q.metric, now() - q.window, q.limit) };
+      return {
+        metric: q.metric,
+        window_seconds: q.window / 1000,
+        rows: store.perf.top(q.metric, now() - q.window, q.limit),
+      };
     },
   };
 }

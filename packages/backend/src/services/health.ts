@@ -2,15 +2,21 @@
 // means an operator must act: a JetStream resource is missing, every known
 // agent is silent, or a projector is failing to write. The JetStream probe
 // is cached briefly so a dashboard full of tabs does not hammer the broker.
-import type { NatsConnection } from '@nats-io/transport-node';
+
 import { toRfc3339 } from '@kanade/wire';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Metrics } from '../metrics.js';
 import { type JetStreamStatus, jetStreamStatus } from '../nats/bootstrap.js';
 import type { Store } from '../store/index.js';
 
 const CACHE_MS = 5000;
 
-export function createHealthService(deps: { store: Store; nc: NatsConnection; metrics: Metrics; now: () => number }) {
+export function createHealthService(deps: {
+  store: Store;
+  nc: NatsConnection;
+  metrics: Metrics;
+  now: () => number;
+}) {
   let cached: { at: number; value: JetStreamStatus } | undefined;
   let lastFlushErrors = 0;
   let flushErrorsSeenAt = 0;
@@ -50,7 +56,11 @@ export function createHealthService(deps: { store: Store; nc: NatsConnection; me
       if (missing.length) reasons.push(`JetStream resources missing: ${missing.join(', ')}`);
       if (known > 0 && active === 0) reasons.push('every known agent is offline');
       if (ingestFailing) reasons.push('telemetry writes failed in the last 5 minutes');
-      const status: 'ok' | 'unknown' | 'degraded' = reasons.length ? 'degraded' : known === 0 ? 'unknown' : 'ok';
+      const status: 'ok' | 'unknown' | 'degraded' = reasons.length
+        ? 'degraded'
+        : known === 0
+          ? 'unknown'
+          : 'ok';
       return {
         status,
         reasons,

@@ -182,7 +182,9 @@ function whereClause(f: AgentFilter, now: number, withStatus: boolean): { sql: s
     params.push(`%${JSON.stringify(f.quarantined).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   }
   if (withStatus && f.status) {
-    parts.push(f.status === 'online' ? 'last_heartbeat >= ?' : '(last_heartbeat IS NULL OR last_heartbeat < ?)');
+    parts.push(
+      f.status === 'online' ? 'last_heartbeat >= ?' : '(last_heartbeat IS NULL OR last_heartbeat < ?)',
+    );
     params.push(now - ONLINE_THRESHOLD_MS);
   }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
@@ -199,7 +201,9 @@ export function createAgentStore(db: Db) {
   const counts = db.prepare<[number], { known: number; active: number }>(
     `SELECT COUNT(*) AS known, COALESCE(SUM(CASE WHEN last_heartbeat >= ? THEN 1 ELSE 0 END), 0) AS active FROM agents`,
   );
-  const hostnames = db.prepare<[], { pc_id: string; hostname: string | null }>('SELECT pc_id, hostname FROM agents');
+  const hostnames = db.prepare<[], { pc_id: string; hostname: string | null }>(
+    'SELECT pc_id, hostname FROM agents',
+  );
 
   return {
     /** Upsert one window of heartbeats (caller owns the transaction). */

@@ -64,7 +64,10 @@ export function migrate(db: Db): string[] {
     applied_at INTEGER NOT NULL
   )`);
   const applied = new Set(
-    db.prepare<[], { version: string }>('SELECT version FROM schema_migrations').all().map((r) => r.version),
+    db
+      .prepare<[], { version: string }>('SELECT version FROM schema_migrations')
+      .all()
+      .map((r) => r.version),
   );
   const dir = migrationsDir();
   const files = readdirSync(dir)
@@ -77,7 +80,10 @@ export function migrate(db: Db): string[] {
     const sql = readFileSync(join(dir, file), 'utf8');
     db.transaction(() => {
       db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+        version,
+        Date.now(),
+      );
     })();
     ran.push(version);
   }

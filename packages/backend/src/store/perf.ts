@@ -92,7 +92,7 @@ export function createPerfStore(db: Db) {
      ON CONFLICT (pc_id, at, pid) DO NOTHING`,
   );
   const hostBuckets = db.prepare<[number, number, string, number, number], Record<string, number | null>>(
-    `SELECT (at - ?) / ? AS b, ${HOST_PERF_POINT_COLUMNS.map((c) => `AVG(${c}) AS ${c}`).join(', ')}
+    `SELECT CAST((at - ?) / ? AS INTEGER) AS b, ${HOST_PERF_POINT_COLUMNS.map((c) => `AVG(${c}) AS ${c}`).join(', ')}
      FROM host_perf_samples WHERE pc_id = ? AND at >= ? AND at < ?
      GROUP BY b ORDER BY b`,
   );
@@ -128,7 +128,12 @@ export function createPerfStore(db: Db) {
         const minute = r.at - (r.at % 60_000);
         let agg = minutes.get(minute);
         if (!agg) {
-          agg = { samples: 0, sum: SAMPLE_KEYS.map(() => 0), n: SAMPLE_KEYS.map(() => 0), max: SAMPLE_KEYS.map(() => null) };
+          agg = {
+            samples: 0,
+            sum: SAMPLE_KEYS.map(() => 0),
+            n: SAMPLE_KEYS.map(() => 0),
+            max: SAMPLE_KEYS.map(() => null),
+          };
           minutes.set(minute, agg);
         }
         agg.samples++;
@@ -181,7 +186,7 @@ export function createPerfStore(db: Db) {
       const expr = agg === 'avg' ? `SUM(${k}_sum) / NULLIF(SUM(${k}_n), 0)` : `MAX(${k}_max)`;
       const rows = db
         .prepare<[number, number, number, number], { b: number; value: number | null }>(
-          `SELECT (minute - ?) / ? AS b, ${expr} AS value FROM fleet_perf_minutes
+          `SELECT CAST((minute - ?) / ? AS INTEGER) AS b, ${expr} AS value FROM fleet_perf_minutes
            WHERE minute >= ? AND minute < ? GROUP BY b ORDER BY b`,
         )
         .all(from, stepMs, from, to);

@@ -1,6 +1,7 @@
 // Fleet roster and per-host telemetry: /api/agents...
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+
 import { toRfc3339 } from '@kanade/wire';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
 import { AGENT_SORT_COLUMNS } from '../../store/agents.js';
@@ -39,7 +40,10 @@ export const agentRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     },
     async (req, reply) => {
       const r = services.agents.list(req.query);
-      reply.header('x-total-count', r.total).header('x-online-count', r.online).header('x-offline-count', r.offline);
+      reply
+        .header('x-total-count', r.total)
+        .header('x-online-count', r.online)
+        .header('x-offline-count', r.offline);
       return r.rows;
     },
   );
@@ -50,7 +54,9 @@ export const agentRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       config: { policy: viewer() },
       schema: {
         summary: 'Agent versions with total and active counts, busiest first',
-        response: { 200: z.array(z.object({ version: z.string().nullable(), total: z.number(), active: z.number() })) },
+        response: {
+          200: z.array(z.object({ version: z.string().nullable(), total: z.number(), active: z.number() })),
+        },
       },
     },
     async () => services.agents.versions(),
@@ -70,7 +76,8 @@ export const agentRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     {
       config: { policy: viewer() },
       schema: {
-        summary: 'Host performance averaged into buckets of `step` (default 5m) over [from, to) (default the last hour)',
+        summary:
+          'Host performance averaged into buckets of `step` (default 5m) over [from, to) (default the last hour)',
         params: pcIdParam,
         querystring: PerfQuery,
         response: {

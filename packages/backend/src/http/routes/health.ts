@@ -25,7 +25,12 @@ const FleetHealth = z.object({
   status: z.enum(['ok', 'unknown', 'degraded']),
   reasons: z.array(z.string()),
   agents: z.object({ known: z.number(), active: z.number(), stale: z.number() }),
-  jetstream: z.object({ all_ok: z.boolean(), healthy: z.number(), total: z.number(), missing: z.array(z.string()) }),
+  jetstream: z.object({
+    all_ok: z.boolean(),
+    healthy: z.number(),
+    total: z.number(),
+    missing: z.array(z.string()),
+  }),
   ingest: z.record(z.string(), ProjectorTotals),
   observed_at: z.string(),
 });
@@ -54,7 +59,11 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
       schema: {
         summary: 'Every stream, KV bucket and object store the backend bootstraps, with usage',
         response: {
-          200: z.object({ streams: z.array(Resource), kv_buckets: z.array(Resource), object_stores: z.array(Resource) }),
+          200: z.object({
+            streams: z.array(Resource),
+            kv_buckets: z.array(Resource),
+            object_stores: z.array(Resource),
+          }),
           ...errorResponses,
         },
       },

@@ -9,17 +9,22 @@ export const metaRoutes: FastifyPluginAsyncZod<{ services: Services; version: st
   { services, version },
 ) => {
   app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
-    reply.type('text/plain').send('ok');
+    reply.type('text/plain');
+    return 'ok';
   });
 
   app.get(
     '/api/version',
-    { config: { policy: PUBLIC }, schema: { summary: 'Backend version', response: { 200: z.object({ version: z.string() }) } } },
+    {
+      config: { policy: PUBLIC },
+      schema: { summary: 'Backend version', response: { 200: z.object({ version: z.string() }) } },
+    },
     async () => ({ version }),
   );
 
   app.get('/metrics', { config: { policy: viewer() }, schema: { hide: true } }, async (_req, reply) => {
     const registry = services.metrics.registry;
-    reply.type(registry.contentType).send(await registry.metrics());
+    reply.type(registry.contentType);
+    return registry.metrics();
   });
 };

@@ -1,6 +1,7 @@
 // Fleet-wide performance: /api/perf/fleet (from the per-minute rollup) and /api/perf/top.
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+
 import { toRfc3339 } from '@kanade/wire';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services/index.js';
 import { FLEET_METRIC_NAMES } from '../../store/perf.js';
@@ -16,7 +17,8 @@ export const perfRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     {
       config: { policy: viewer() },
       schema: {
-        summary: 'Fleet-wide average or maximum of one metric per bucket (default: cpu_pct, avg, last 24 h, 15m)',
+        summary:
+          'Fleet-wide average or maximum of one metric per bucket (default: cpu_pct, avg, last 24 h, 15m)',
         querystring: z.object({
           metric,
           agg: z.enum(['avg', 'max']).default('avg'),
@@ -58,13 +60,19 @@ export const perfRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
           200: z.object({
             metric: z.string(),
             window_seconds: z.number(),
-            rows: z.array(z.object({ pc_id: z.string(), hostname: z.string().nullable(), value: z.number() })),
+            rows: z.array(
+              z.object({ pc_id: z.string(), hostname: z.string().nullable(), value: z.number() }),
+            ),
           }),
           ...errorResponses,
         },
       },
     },
     async (req) =>
-      services.agents.top({ metric: req.query.metric as never, window: req.query.window as number, limit: req.query.limit }),
+      services.agents.top({
+        metric: req.query.metric as never,
+        window: req.query.window as number,
+        limit: req.query.limit,
+      }),
   );
 };

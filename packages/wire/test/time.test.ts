@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration, parseRfc3339, toRfc3339 } from '../src/index.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['1h30m', 5_400_000],
+    ['2h 15m', 8_100_000],
+    ['500ms', 500],
+    ['7d', 604_800_000],
+    ['10 minutes', 600_000],
+  ])('%s = %i ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '5', 'm', '5x', '-5m', '5m garbage', '1e3s'])('rejects %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it('formats back to the shortest form', () => {
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+    expect(formatDuration(0)).toBe('0s');
+  });
+});
+
+describe('RFC 3339', () => {
+  it('reads upstream chrono output with offset and nanoseconds', () => {
+    expect(parseRfc3339('2026-05-01T10:00:00.123456789+00:00')).toBe(Date.UTC(2026, 4, 1, 10, 0, 0, 123));
+    expect(parseRfc3339('2026-05-01T12:00:00+02:00')).toBe(Date.UTC(2026, 4, 1, 10));
+    expect(parseRfc3339('2026-05-01T10:00:00Z')).toBe(Date.UTC(2026, 4, 1, 10));
+  });
+
+  it.each(['2026-13-01T00:00:00Z', '2026-02-30T00:00:00Z', '2026-05-01', 'NaN', '2026-05-01T25:00:00Z'])(
+    'rejects %s',
+    (text) => expect(Number.isNaN(parseRfc3339(text))).toBe(true),
+  );
+
+  it('writes UTC with milliseconds', () => {
+    expect(toRfc3339(Date.UTC(2026, 4, 1, 10))).toBe('2026-05-01T10:00:00.000Z');
+  });
+});
