@@ -6,7 +6,15 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { type CpuTimes, type IoCounters, type NetCounters, parseDiskstats, parseMeminfo, parseNetDev, parseProcStat } from './procfs.js';
+import {
+  type CpuTimes,
+  type IoCounters,
+  type NetCounters,
+  parseDiskstats,
+  parseMeminfo,
+  parseNetDev,
+  parseProcStat,
+} from './procfs.js';
 
 export interface HostCounters {
   /** performance.now() when read: rates divide by monotonic time. */

@@ -48,7 +48,8 @@ describe('bootstrapJetStream', () => {
     const results = await jsm.streams.info('RESULTS');
     await jsm.streams.update('RESULTS', {
       ...results.config,
-      max_age: nanos(60_000),
+      max_age: nanos(600_000),
+      duplicate_window: nanos(60_000),
       max_bytes: 1024 * 1024,
     });
     const kv = await jsm.streams.info('KV_jobs');

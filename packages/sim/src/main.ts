@@ -1,7 +1,7 @@
 // `kanade-sim`: runs the simulator until --duration or a signal, reports
 // progress on stderr and prints the JSON summary as the last stdout line
 // (benchmarks read that line). A signal during the first connect still
-// prints a (zero) summary.
+// prints a (zero) summary; a second signal exits at once without one.
 
 import { parseSimArgs, type SimCli, USAGE } from './cli.js';
 import { createSimulator } from './simulator.js';
@@ -24,7 +24,10 @@ const sim = createSimulator({ ...cli, log });
 let finishing = false;
 
 async function finish(reason: string): Promise<void> {
-  if (finishing) return;
+  if (finishing) {
+    if (reason.startsWith('SIG')) process.exit(130);
+    return;
+  }
   finishing = true;
   log(`stopping (${reason})`);
   const summary = await sim.stop();

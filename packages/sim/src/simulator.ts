@@ -69,8 +69,8 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
   const log = opts.log ?? (() => {});
   const fleet = createFleet({ agents: opts.agents, seed: opts.seed, prefix: opts.prefix });
   const order = shuffledOrder(fleet.size, fleet.rng);
-  const hbWheel = createWheel(heartbeatMs, tickMs);
-  const hpWheel = createWheel(hostPerfMs, tickMs);
+  const hbWheel = createWheel(heartbeatMs, tickMs, fleet.rng);
+  const hpWheel = createWheel(hostPerfMs, tickMs, fleet.rng);
   const hbDtSec = (hbWheel.slots * tickMs) / 1000;
 
   let state: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';

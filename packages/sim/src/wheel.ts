@@ -3,8 +3,10 @@
 // into slots of one tick; the agents, in one shuffled order, are dealt out
 // evenly over the slots (slot s owns order[floor(s*n/S) .. floor((s+1)*n/S))),
 // so every tick publishes the same number of messages and each agent's first
-// message falls at a random point of the first interval. No per-agent timer
-// state exists at all: the slot an agent sits in is its phase.
+// message falls at a random point of the first interval (the wheel also starts
+// at a random slot, so even a fleet of one does not always wait a full
+// interval). No per-agent timer state exists at all: the slot an agent sits
+// in is its phase.
 //
 // The interval is rounded to whole ticks (30 s at 100 ms = 300 slots). A late
 // tick catches up on the slots it missed, but never runs a slot twice in one
@@ -14,12 +16,15 @@ import type { Rng } from './rng.js';
 
 export interface Wheel {
   readonly slots: number;
+  /** The slot run at tick 0. */
+  readonly offset: number;
   /** The last tick whose slot was run; -1 before the first. */
   lastTick: number;
 }
 
-export function createWheel(intervalMs: number, tickMs: number): Wheel {
-  return { slots: Math.max(1, Math.round(intervalMs / tickMs)), lastTick: -1 };
+export function createWheel(intervalMs: number, tickMs: number, rng: Rng): Wheel {
+  const slots = Math.max(1, Math.round(intervalMs / tickMs));
+  return { slots, offset: Math.floor(rng() * slots), lastTick: -1 };
 }
 
 /** A random permutation of 0..n-1 (Fisher-Yates), shared by every wheel. */
@@ -41,7 +46,7 @@ export function runDue(wheel: Wheel, order: Int32Array, tick: number, emit: (age
   const s = wheel.slots;
   const lag = Math.min(tick - wheel.lastTick, s);
   for (let t = tick - lag + 1; t <= tick; t++) {
-    const slot = t % s;
+    const slot = (t + wheel.offset) % s;
     const end = Math.floor(((slot + 1) * n) / s);
     for (let p = Math.floor((slot * n) / s); p < end; p++) emit(order[p]!);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSimArgs } from '../src/cli.js';
+import { connectionOptions } from '../src/connection.js';
 
 describe('kanade-sim arguments', () => {
   it('defaults to upstream cadence and the env broker URL', () => {
@@ -47,5 +48,24 @@ describe('kanade-sim arguments', () => {
     expect(() => parseSimArgs(['--duration', 'soon'])).toThrow(/--duration/);
     expect(() => parseSimArgs(['--heartbeat', '0s'])).toThrow(/--heartbeat/);
     expect(() => parseSimArgs(['--bogus'])).toThrow();
+  });
+});
+
+describe('simulator NATS connection options', () => {
+  it('retries forever and takes credentials from the environment', () => {
+    expect(connectionOptions('nats://x:1', 'kanade-sim/sim', {})).toEqual({
+      servers: 'nats://x:1',
+      name: 'kanade-sim/sim',
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      waitOnFirstConnect: true,
+    });
+    expect(connectionOptions('nats://x:1', 'n', { KANADE_NATS_TOKEN: 't' }).token).toBe('t');
+    expect(
+      connectionOptions('nats://x:1', 'n', { KANADE_NATS_USER: 'u', KANADE_NATS_PASSWORD: 'p' }),
+    ).toMatchObject({
+      user: 'u',
+      pass: 'p',
+    });
   });
 });

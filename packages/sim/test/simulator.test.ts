@@ -35,7 +35,11 @@ describe('simulator against a real nats-server', () => {
   it('publishes schema-valid telemetry for every agent of a 1,000-agent fleet', async () => {
     const nc = await subscriber();
     const schemas = { heartbeat: Heartbeat, host_perf: HostPerf, process_perf: ProcessPerf } as const;
-    const seen = { heartbeat: new Set<string>(), host_perf: new Set<string>(), process_perf: new Set<string>() };
+    const seen = {
+      heartbeat: new Set<string>(),
+      host_perf: new Set<string>(),
+      process_perf: new Set<string>(),
+    };
     const counts = { heartbeat: 0, host_perf: 0, process_perf: 0 };
     const problems: string[] = [];
     for (const kind of ['heartbeat', 'host_perf', 'process_perf'] as const) {
@@ -49,11 +53,14 @@ describe('simulator against a real nats-server', () => {
           }
           const body = parsed.data;
           if (msg.subject !== `${kind}.${body.pc_id}`) problems.push(`${msg.subject} carries ${body.pc_id}`);
-          if (Math.abs(Date.parse(body.at) - Date.now()) > 10_000) problems.push(`${msg.subject}: at ${body.at}`);
+          if (Math.abs(Date.parse(body.at) - Date.now()) > 10_000)
+            problems.push(`${msg.subject}: at ${body.at}`);
           if (kind === 'host_perf') {
             const hp = body as HostPerf;
-            if (!(hp.cpu_pct! >= 0 && hp.cpu_pct! <= 100)) problems.push(`${msg.subject}: cpu_pct ${hp.cpu_pct}`);
-            if (!(hp.mem_used_bytes! <= hp.mem_total_bytes!)) problems.push(`${msg.subject}: mem used > total`);
+            if (!(hp.cpu_pct! >= 0 && hp.cpu_pct! <= 100))
+              problems.push(`${msg.subject}: cpu_pct ${hp.cpu_pct}`);
+            if (!(hp.mem_used_bytes! <= hp.mem_total_bytes!))
+              problems.push(`${msg.subject}: mem used > total`);
           }
           if (kind === 'process_perf' && (body as ProcessPerf).processes.length !== 5) {
             problems.push(`${msg.subject}: not top-5`);
@@ -147,7 +154,13 @@ describe('simulator against a real nats-server', () => {
   });
 
   it('keeps publishing after the broker restarts', async () => {
-    const sim = createSimulator({ natsUrl: nats.url, agents: 100, heartbeatMs: 200, hostPerfMs: 200, prefix: 'outage' });
+    const sim = createSimulator({
+      natsUrl: nats.url,
+      agents: 100,
+      heartbeatMs: 200,
+      hostPerfMs: 200,
+      prefix: 'outage',
+    });
     onTestFinished(() => void sim.stop());
     await sim.start();
     await until('first beats', () => sim.stats().heartbeats_sent >= 100);

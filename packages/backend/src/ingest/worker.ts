@@ -7,7 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '../log.js';
 import { connectWithRetry, drainQuietly } from '../nats/connect.js';
-import { TELEMETRY_PROJECTORS } from '../projectors/registry.js';
+import { type RunningDurable, startDurableProjector } from '../projectors/durable.js';
+import { DURABLE_PROJECTORS, TELEMETRY_PROJECTORS } from '../projectors/registry.js';
 import { type RunningProjector, startTelemetryProjector } from '../projectors/telemetry.js';
 import { createStore, openDb } from '../store/index.js';
 import type { IngestWorkerData, WorkerToMain } from './protocol.js';
@@ -20,7 +21,7 @@ const post = (m: WorkerToMain) => port.postMessage(m);
 const db = openDb(data.sqlitePath, { migrate: false });
 const store = createStore(db);
 const abort = new AbortController();
-let projectors: RunningProjector[] = [];
+let projectors: (RunningProjector | RunningDurable)[] = [];
 
 function report() {
   post({ type: 'stats', stats: projectors.map((p) => ({ name: p.stats.name, delta: p.stats.take() })) });
@@ -31,7 +32,7 @@ let reporter: NodeJS.Timeout | undefined;
 
 port.on('message', async (m: { type: string }) => {
   if (m.type === 'flush') {
-    for (const p of projectors) p.flush();
+    for (const p of projectors) if ('flush' in p) p.flush();
     report();
     post({ type: 'flushed' });
   } else if (m.type === 'stop') {
@@ -54,15 +55,18 @@ if (abort.signal.aborted) {
 }
 
 function start(conn: NatsConnection) {
-  projectors = TELEMETRY_PROJECTORS.map((spec) =>
-    startTelemetryProjector(spec, {
-      nc: conn,
-      store,
-      log,
-      flushIntervalMs: data.flushIntervalMs,
-      flushMax: data.flushMax,
-    }),
-  );
+  projectors = [
+    ...TELEMETRY_PROJECTORS.map((spec) =>
+      startTelemetryProjector(spec, {
+        nc: conn,
+        store,
+        log,
+        flushIntervalMs: data.flushIntervalMs,
+        flushMax: data.flushMax,
+      }),
+    ),
+    ...DURABLE_PROJECTORS.map((spec) => startDurableProjector(spec, { nc: conn, store, log })),
+  ];
   reporter = setInterval(report, 1000);
   post({ type: 'ready' });
 }

@@ -105,7 +105,8 @@ async function ensureObjectStore(
   const stream = `OBJ_${spec.name}`;
   const had = await exists(jsm, stream);
   if (!had) {
-    await new Objm(nc).create(spec.name, { ttl: spec.maxAgeMs, max_bytes: spec.maxBytes, replicas });
+    // Objm takes `ttl` in nanoseconds (it becomes the stream's max_age as is), unlike Kvm's milliseconds.
+    await new Objm(nc).create(spec.name, { ttl: nanos(spec.maxAgeMs), max_bytes: spec.maxBytes, replicas });
     r.created.push(`obj:${spec.name}`);
     return;
   }

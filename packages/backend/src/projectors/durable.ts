@@ -1,0 +1,218 @@
+// The one loop behind every durable projector (results, events, audit,
+// obs_events, notification acks): a JetStream pull consumer with explicit
+// acks, applied in batches.
+//
+// - Messages are collected as they arrive and applied as one batch per write
+//   transaction: when `batchMax` are buffered, or as soon as the current burst
+//   has been read (setImmediate), so a quiet stream still projects at once
+//   and a busy one writes thousands of rows per transaction.
+// - Every apply is idempotent SQL (each projector documents its key), so a
+//   redelivery after a crash or a replay after a wipe never double-counts.
+// - Ack after commit. A message that does not decode is counted, logged with
+//   its subject and acked: poison never blocks the stream. A failed
+//   transaction acks nothing; the batch is nak'ed with a delay and JetStream
+//   delivers it again.
+// - Batches are applied strictly one after another, in arrival order.
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Store } from '../store/index.js';
+import { ProjectorStats } from './stats.js';
+import { invalidLogger, isInvalid } from './telemetry.js';
+
+export interface MessageMeta {
+  subject: string;
+  /** Stream sequence: a stable idempotency key for append-only projections. */
+  seq: number;
+  /** JetStream publish time in epoch ms, so a replay reproduces the original times. */
+  publishedAt: number;
+  redelivered: boolean;
+}
+
+export interface DurableProjector<R> {
+  name: string;
+  stream: string;
+  durable: string;
+  filterSubject?: string;
+  decode(payload: unknown, meta: MessageMeta): R | { invalid: string };
+  /** Optional async step before the transaction (e.g. fetching large output from an object store). */
+  prepare?(rows: R[], ctx: DurableContext): Promise<R[]>;
+  /** Write one batch inside a transaction; returns rows written. */
+  apply(store: Store, rows: R[], ctx: DurableContext): number;
+}
+
+export interface DurableContext {
+  nc: NatsConnection;
+  log: Logger;
+  now: number;
+}
+
+export interface DurableOptions {
+  nc: NatsConnection;
+  store: Store;
+  log: Logger;
+  batchMax?: number;
+  /** Delay before a failed batch is delivered again. */
+  retryDelayMs?: number;
+}
+
+export interface RunningDurable {
+  stats: ProjectorStats;
+  stop(): Promise<void>;
+}
+
+const decoder = new TextDecoder();
+
+interface Pending<R> {
+  msg: JsMsg;
+  row: R;
+}
+
+// Unacked messages of a crashed backend come back after ack_wait; 10 s keeps
+// that gap short while leaving ample time for one batch transaction.
+const ACK_WAIT_NS = 10_000_000_000;
+const MAX_ACK_PENDING = 20_000;
+
+/** Create the durable consumer if it is missing (deliver-all, explicit ack), reconcile its limits, return it. */
+async function ensureConsumer(nc: NatsConnection, p: DurableProjector<unknown>) {
+  const jsm = await jetstreamManager(nc);
+  let info: Awaited<ReturnType<typeof jsm.consumers.info>> | undefined;
+  try {
+    info = await jsm.consumers.info(p.stream, p.durable);
+  } catch {
+    await jsm.consumers.add(p.stream, {
+      durable_name: p.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ...(p.filterSubject ? { filter_subject: p.filterSubject } : {}),
+      max_ack_pending: MAX_ACK_PENDING,
+      ack_wait: ACK_WAIT_NS,
+    });
+  }
+  if (info && (info.config.ack_wait !== ACK_WAIT_NS || info.config.max_ack_pending !== MAX_ACK_PENDING)) {
+    await jsm.consumers.update(p.stream, p.durable, {
+      ack_wait: ACK_WAIT_NS,
+      max_ack_pending: MAX_ACK_PENDING,
+    });
+  }
+  return jetstream(nc).consumers.get(p.stream, p.durable);
+}
+
+export function startDurableProjector<R>(spec: DurableProjector<R>, opts: DurableOptions): RunningDurable {
+  const stats = new ProjectorStats(spec.name);
+  const logInvalid = invalidLogger(opts.log, spec.name);
+  const batchMax = opts.batchMax ?? 2000;
+  const retryDelayMs = opts.retryDelayMs ?? 2000;
+  let buffer: Pending<R>[] = [];
+  let scheduled = false;
+  let chain: Promise<void> = Promise.resolve();
+  let messages: ConsumerMessages | undefined;
+  let stopped = false;
+
+  async function applyBatch(batch: Pending<R>[]) {
+    const started = performance.now();
+    const ctx: DurableContext = { nc: opts.nc, log: opts.log, now: Date.now() };
+    try {
+      let rows = batch.map((p) => p.row);
+      if (spec.prepare) rows = await spec.prepare(rows, ctx);
+      const written = opts.store.tx(() => spec.apply(opts.store, rows, ctx));
+      for (const p of batch) p.msg.ack();
+      stats.written(written);
+      stats.flushed((performance.now() - started) / 1000);
+    } catch (err) {
+      stats.flushFailed();
+      for (const p of batch) p.msg.nak(retryDelayMs);
+      opts.log.warn(
+        { projector: spec.name, err: (err as Error).message, messages: batch.length },
+        'batch failed; nothing acked, JetStream will redeliver',
+      );
+    }
+  }
+
+  function flush() {
+    scheduled = false;
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    chain = chain.then(() => applyBatch(batch));
+  }
+
+  function onMessage(m: JsMsg) {
+    stats.received();
+    const meta: MessageMeta = {
+      subject: m.subject,
+      seq: m.seq,
+      publishedAt: Math.floor(Number(m.timestampNanos) / 1e6),
+      redelivered: m.redelivered,
+    };
+    let row: R | { invalid: string };
+    try {
+      row = spec.decode(JSON.parse(decoder.decode(m.data)), meta);
+    } catch (err) {
+      row = { invalid: err instanceof SyntaxError ? 'not JSON' : (err as Error).message };
+    }
+    if (isInvalid(row)) {
+      stats.invalid();
+      logInvalid(m.subject, row.invalid);
+      m.ack();
+      return;
+    }
+    buffer.push({ msg: m, row });
+    if (buffer.length >= batchMax) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  }
+
+  // Supervisor: (re)create the consumer and consume; on any failure retry with backoff.
+  const running = (async () => {
+    let backoff = 1000;
+    while (!stopped) {
+      const startedAt = Date.now();
+      try {
+        const consumer = await ensureConsumer(opts.nc, spec as DurableProjector<unknown>);
+        if (stopped) break;
+        messages = await consumer.consume({ max_messages: batchMax, callback: onMessage });
+        opts.log.info(
+          { projector: spec.name, stream: spec.stream, durable: spec.durable },
+          'durable projector started',
+        );
+        await messages.closed();
+        if (stopped) break;
+        throw new Error('consumer closed');
+      } catch (err) {
+        if (stopped) break;
+        if (Date.now() - startedAt > 60_000) backoff = 1000;
+        opts.log.warn(
+          { projector: spec.name, err: (err as Error).message, retry_in_ms: backoff },
+          'durable projector restarting',
+        );
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 60_000);
+      }
+    }
+  })();
+
+  return {
+    stats,
+    async stop() {
+      stopped = true;
+      try {
+        await messages?.close();
+      } catch {
+        // already closed
+      }
+      flush();
+      await chain;
+      await Promise.race([running, new Promise((r) => setTimeout(r, 2000))]);
+    },
+  };
+}
