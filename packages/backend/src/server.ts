@@ -106,7 +106,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     cleanups.push(() => ingest.stop());
     await ingest.ready;
 
-    const services = createServices({ store, nc, metrics });
+    const services = createServices({ store, nc, metrics, log });
     const app = await buildApp({ log, auth, services, version: VERSION });
     cleanups.push(() => app.close());
     const address = await app.listen({ host: config.bind.host, port: config.bind.port });

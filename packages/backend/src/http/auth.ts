@@ -6,6 +6,7 @@
 // decision is refused (fail closed).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Caller } from '../services/audit.js';
 import { ApiError } from './errors.js';
 import { isGuardedPath, ROLE_RANK, type Role, type RoutePolicy } from './policy.js';
 
@@ -77,4 +78,13 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings) {
       throw new ApiError('KANADE_ERR_FORBIDDEN', 'no authorization decision was made for this route');
     }
   });
+}
+
+/** Who made a request, for audit payloads: the identity's subject and the X-Kanade-Source header (cli, spa, ...). */
+export function callerOf(req: FastifyRequest): Caller {
+  const source = req.headers['x-kanade-source'];
+  return {
+    username: req.identity?.sub ?? 'anonymous',
+    source: typeof source === 'string' ? source.slice(0, 64) : undefined,
+  };
 }
