@@ -1,5 +1,8 @@
 // @kanade/wire: the contract shared with upstream kanade. No I/O here.
 export * from './duration.js';
+export * from './exec.js';
+export * from './features.js';
+export * from './manifest.js';
 export * from './messages.js';
 export * from './names.js';
 export * from './subjects.js';

@@ -29,11 +29,17 @@ export const subject = {
   jobTail: (pcId: string) => `job.tail.${token('pc_id', pcId)}`,
   logsFetch: (pcId: string) => `logs.fetch.${token('pc_id', pcId)}`,
   agentPing: (pcId: string) => `agents.${token('pc_id', pcId)}.ping`,
+  // Upstream actions are dotted (`account.create`), so each segment is a token of its own.
   audit: (actor: string, action: string, target?: string | null) =>
     target
-      ? `audit.${token('actor', actor)}.${token('action', action)}.${sanitizeAuditTarget(target)}`
-      : `audit.${token('actor', actor)}.${token('action', action)}`,
+      ? `audit.${token('actor', actor)}.${auditAction(action)}.${sanitizeAuditTarget(target)}`
+      : `audit.${token('actor', actor)}.${auditAction(action)}`,
 } as const;
+
+function auditAction(action: string): string {
+  for (const part of action.split('.')) token('action', part);
+  return action;
+}
 
 /** Audit targets are free text (job ids, usernames); dots and wildcards become `_`. */
 function sanitizeAuditTarget(target: string): string {

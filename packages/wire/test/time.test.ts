@@ -38,3 +38,21 @@ describe('RFC 3339', () => {
     expect(toRfc3339(Date.UTC(2026, 4, 1, 10))).toBe('2026-05-01T10:00:00.000Z');
   });
 });
+
+describe('parseRfc3339 edge cases', () => {
+  it('handles leap years, fractions of any length and lowercase separators', () => {
+    expect(parseRfc3339('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29));
+    expect(Number.isNaN(parseRfc3339('2023-02-29T00:00:00Z'))).toBe(true);
+    expect(Number.isNaN(parseRfc3339('1900-02-29T00:00:00Z'))).toBe(true);
+    expect(parseRfc3339('2026-05-01t10:00:00.5z')).toBe(Date.UTC(2026, 4, 1, 10, 0, 0, 500));
+    expect(parseRfc3339('2026-05-01T10:00:00.12-01:30')).toBe(Date.UTC(2026, 4, 1, 11, 30, 0, 120));
+  });
+
+  it.each([
+    '2026-05-01T10:00:00',
+    '2026-05-01T10:00:00.Z',
+    '2026-05-01T10:00:00+0100',
+    '2026-05-01T10:00:00Zjunk',
+    '２026-05-01T10:00:00Z',
+  ])('rejects %s', (text) => expect(Number.isNaN(parseRfc3339(text))).toBe(true));
+});
