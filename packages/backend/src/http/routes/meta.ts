@@ -22,6 +22,12 @@ export const metaRoutes: FastifyPluginAsyncZod<{ services: Services; version: st
     async () => ({ version }),
   );
 
+  app.get(
+    '/api/docs',
+    { config: { policy: viewer() }, schema: { summary: 'The OpenAPI 3 document of this API', hide: true } },
+    async () => app.swagger(),
+  );
+
   app.get('/metrics', { config: { policy: viewer() }, schema: { hide: true } }, async (_req, reply) => {
     const registry = services.metrics.registry;
     reply.type(registry.contentType);
