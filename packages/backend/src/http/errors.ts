@@ -12,6 +12,10 @@ export const ERROR_CATALOGUE = {
     status: 401,
     summary: 'No valid credentials: send `Authorization: Bearer <token>` (see docs/configuration.md).',
   },
+  KANADE_ERR_MFA_REQUIRED: {
+    status: 401,
+    summary: 'The password was right but the account uses MFA: repeat the login with the 6-digit `code`.',
+  },
   KANADE_ERR_FORBIDDEN: {
     status: 403,
     summary: 'The caller is authenticated but lacks the role or page access.',
