@@ -5,5 +5,6 @@ export * from './features.js';
 export * from './manifest.js';
 export * from './messages.js';
 export * from './names.js';
+export * from './shape.js';
 export * from './subjects.js';
 export * from './time.js';

@@ -7,8 +7,11 @@
 // enough to be abuse rather than data. Writers build these shapes directly.
 
 import { z } from 'zod';
+import { field, type Shape, type ShapeType, shapeToZod } from './shape.js';
 import { isValidToken } from './subjects.js';
 import { isRfc3339 } from './time.js';
+
+const { req, opt: optional } = field;
 
 /** RFC 3339 timestamp (any offset); converted to epoch ms by the consumer. */
 export const Rfc3339 = z.string().max(64).refine(isRfc3339, 'expected an RFC 3339 timestamp');
@@ -31,64 +34,67 @@ const nonNegInt = z
 const finite = z.number().min(-1e300).max(1e300);
 const stringList = (maxItems: number, maxLen: number) => z.array(text(maxLen)).max(maxItems);
 
+export const HEARTBEAT_SHAPE = {
+  pc_id: req({ t: 'token' }),
+  at: req({ t: 'time' }),
+  agent_version: req({ t: 'string', max: 128 }),
+  hostname: optional({ t: 'string', max: 255 }),
+  os_family: optional({ t: 'string', max: 32 }),
+  agent_cpu_pct: optional({ t: 'number' }),
+  agent_rss_bytes: optional({ t: 'int' }),
+  agent_disk_read_bytes: optional({ t: 'int' }),
+  agent_disk_written_bytes: optional({ t: 'int' }),
+  quarantined_versions: optional({ t: 'strings', maxItems: 64, maxLen: 128 }),
+  last_logon_user: optional({ t: 'string', max: 512 }),
+  last_logon_display_name: optional({ t: 'string', max: 512 }),
+  command_keys: optional({ t: 'strings', maxItems: 64, maxLen: 256 }),
+  enforcing: optional({ t: 'bool' }),
+  command_protocols: optional({ t: 'strings', maxItems: 16, maxLen: 64 }),
+} as const satisfies Shape;
+
 /** `heartbeat.{pc_id}`, core NATS, every 30 s by default. */
-export const Heartbeat = z.object({
-  pc_id: PcId,
-  at: Rfc3339,
-  agent_version: text(128),
-  hostname: opt(text(255)),
-  os_family: opt(text(32)),
-  agent_cpu_pct: opt(finite),
-  agent_rss_bytes: opt(int64),
-  agent_disk_read_bytes: opt(int64),
-  agent_disk_written_bytes: opt(int64),
-  quarantined_versions: opt(stringList(64, 128)),
-  last_logon_user: opt(text(512)),
-  last_logon_display_name: opt(text(512)),
-  command_keys: opt(stringList(64, 256)),
-  enforcing: opt(z.boolean()),
-  command_protocols: opt(stringList(16, 64)),
-});
-export type Heartbeat = z.infer<typeof Heartbeat>;
+export const Heartbeat = shapeToZod(HEARTBEAT_SHAPE);
+export type Heartbeat = ShapeType<typeof HEARTBEAT_SHAPE>;
+
+export const HOST_PERF_SHAPE = {
+  pc_id: req({ t: 'token' }),
+  at: req({ t: 'time' }),
+  cpu_pct: optional({ t: 'number' }),
+  cpu_count: optional({ t: 'int', min: 0 }),
+  mem_used_bytes: optional({ t: 'int' }),
+  mem_total_bytes: optional({ t: 'int' }),
+  swap_used_bytes: optional({ t: 'int' }),
+  swap_total_bytes: optional({ t: 'int' }),
+  disk_read_bytes_per_sec: optional({ t: 'number' }),
+  disk_written_bytes_per_sec: optional({ t: 'number' }),
+  net_rx_bytes_per_sec: optional({ t: 'number' }),
+  net_tx_bytes_per_sec: optional({ t: 'number' }),
+} as const satisfies Shape;
 
 /** `host_perf.{pc_id}`, core NATS, every 60 s by default. Every metric may be null. */
-export const HostPerf = z.object({
-  pc_id: PcId,
-  at: Rfc3339,
-  cpu_pct: opt(finite),
-  cpu_count: opt(nonNegInt),
-  mem_used_bytes: opt(int64),
-  mem_total_bytes: opt(int64),
-  swap_used_bytes: opt(int64),
-  swap_total_bytes: opt(int64),
-  disk_read_bytes_per_sec: opt(finite),
-  disk_written_bytes_per_sec: opt(finite),
-  net_rx_bytes_per_sec: opt(finite),
-  net_tx_bytes_per_sec: opt(finite),
-});
-export type HostPerf = z.infer<typeof HostPerf>;
+export const HostPerf = shapeToZod(HOST_PERF_SHAPE);
+export type HostPerf = ShapeType<typeof HOST_PERF_SHAPE>;
 
-export const ProcessSample = z.object({
-  pid: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1),
-  name: text(512),
-  cpu_pct: finite,
-  rss_bytes: int64,
-  disk_read_bytes_per_sec: opt(finite),
-  disk_written_bytes_per_sec: opt(finite),
-});
-export type ProcessSample = z.infer<typeof ProcessSample>;
+export const PROCESS_SAMPLE_SHAPE = {
+  pid: req({ t: 'int', min: 0, max: 2 ** 32 - 1 }),
+  name: req({ t: 'string', max: 512 }),
+  cpu_pct: req({ t: 'number' }),
+  rss_bytes: req({ t: 'int' }),
+  disk_read_bytes_per_sec: optional({ t: 'number' }),
+  disk_written_bytes_per_sec: optional({ t: 'number' }),
+} as const satisfies Shape;
+export const ProcessSample = shapeToZod(PROCESS_SAMPLE_SHAPE);
+export type ProcessSample = ShapeType<typeof PROCESS_SAMPLE_SHAPE>;
+
+export const PROCESS_PERF_SHAPE = {
+  pc_id: req({ t: 'token' }),
+  at: req({ t: 'time' }),
+  processes: req({ t: 'objects', maxItems: 1000, shape: PROCESS_SAMPLE_SHAPE }),
+} as const satisfies Shape;
 
 /** `process_perf.{pc_id}`, core NATS, only while investigation mode is on (top-N). */
-export const ProcessPerf = z.object({
-  pc_id: PcId,
-  at: Rfc3339,
-  processes: z.array(ProcessSample).max(1000),
-});
-export type ProcessPerf = z.infer<typeof ProcessPerf>;
+export const ProcessPerf = shapeToZod(PROCESS_PERF_SHAPE);
+export type ProcessPerf = ShapeType<typeof PROCESS_PERF_SHAPE>;
 
 export const Shell = z.enum(['powershell', 'cmd', 'sh', 'pwsh']);
 export type Shell = z.infer<typeof Shell>;

@@ -1,7 +1,7 @@
 // heartbeat.> -> agents. Telemetry shape, keyed by pc_id: a window keeps only
 // the newest beat per agent (at 100,000 agents every 30 s that is ~3,300
 // upserts per one-second transaction). Field-merge rules live in the store.
-import { Heartbeat, parseRfc3339 } from '@kanade/wire';
+import { checkShape, HEARTBEAT_SHAPE, type Heartbeat, parseRfc3339 } from '@kanade/wire';
 import type { HeartbeatRow } from '../store/agents.js';
 import type { TelemetryProjector } from './telemetry.js';
 
@@ -12,9 +12,9 @@ export const heartbeatProjector: TelemetryProjector<HeartbeatRow> = {
   name: 'heartbeat',
   subject: 'heartbeat.>',
   decode(payload) {
-    const r = Heartbeat.safeParse(payload);
-    if (!r.success)
-      return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    const problem = checkShape(HEARTBEAT_SHAPE, payload);
+    if (problem !== null) return { invalid: problem };
+    const r = { data: payload as Heartbeat };
     const b = r.data;
     return {
       pc_id: b.pc_id,

@@ -1,7 +1,7 @@
 // host_perf.> -> host_perf_samples (+ the fleet per-minute rollup). Telemetry
 // shape, append-only. `at` is floored to the second: (pc_id, at) is the key,
 // and a re-published sample (agent restart) is dropped by ON CONFLICT DO NOTHING.
-import { HostPerf, parseRfc3339 } from '@kanade/wire';
+import { checkShape, HOST_PERF_SHAPE, type HostPerf, parseRfc3339 } from '@kanade/wire';
 import type { HostPerfRow } from '../store/perf.js';
 import type { TelemetryProjector } from './telemetry.js';
 
@@ -9,9 +9,9 @@ export const hostPerfProjector: TelemetryProjector<HostPerfRow> = {
   name: 'host_perf',
   subject: 'host_perf.>',
   decode(payload) {
-    const r = HostPerf.safeParse(payload);
-    if (!r.success)
-      return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    const problem = checkShape(HOST_PERF_SHAPE, payload);
+    if (problem !== null) return { invalid: problem };
+    const r = { data: payload as HostPerf };
     const s = r.data;
     const at = parseRfc3339(s.at);
     return {

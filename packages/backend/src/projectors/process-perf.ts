@@ -1,7 +1,7 @@
 // process_perf.> -> process_perf_samples. Telemetry shape; one message is one
 // top-N snapshot of a host, written as one row per process. Empty snapshots
 // are skipped. Key (pc_id, at, pid); duplicates are dropped.
-import { ProcessPerf, parseRfc3339 } from '@kanade/wire';
+import { checkShape, PROCESS_PERF_SHAPE, type ProcessPerf, parseRfc3339 } from '@kanade/wire';
 import type { ProcessPerfRow } from '../store/perf.js';
 import type { TelemetryProjector } from './telemetry.js';
 
@@ -9,9 +9,9 @@ export const processPerfProjector: TelemetryProjector<ProcessPerfRow[]> = {
   name: 'process_perf',
   subject: 'process_perf.>',
   decode(payload) {
-    const r = ProcessPerf.safeParse(payload);
-    if (!r.success)
-      return { invalid: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    const problem = checkShape(PROCESS_PERF_SHAPE, payload);
+    if (problem !== null) return { invalid: problem };
+    const r = { data: payload as ProcessPerf };
     const at = parseRfc3339(r.data.at);
     const second = at - (((at % 1000) + 1000) % 1000);
     return r.data.processes.map((p) => ({
