@@ -1,0 +1,64 @@
+// The all-in-one default of `npm start`, run for real: the backend starts its
+// own nats-server and a local agent for this host, the agent's heartbeats
+// show up in /api/agents, and SIGINT stops the agent and the broker and exits 0.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+let be: TestBackend | undefined;
+afterAll(async () => {
+  await be?.kill();
+  if (be) removeDir(be.dataDir);
+});
+
+describe('all-in-one mode', () => {
+  it('runs an embedded broker and a local agent, and SIGINT stops both and exits 0', async () => {
+    const port = await freePort();
+    be = await startBackend({ env: { KANADE_EMBEDDED_NATS_PORT: String(port), KANADE_LOCAL_AGENT: '1' } });
+    const pidFile = join(be.dataDir, 'nats', 'nats-server.pid');
+    const natsPid = Number(readFileSync(pidFile, 'utf8'));
+    expect(alive(natsPid)).toBe(true);
+
+    const agents = await eventually(
+      async () => {
+        const list = await be!.json<{ pc_id: string; online: boolean; os_family: string }[]>('/api/agents');
+        return list.length === 1 ? list : undefined;
+      },
+      20_000,
+      'the local agent',
+    );
+    expect(agents[0]).toMatchObject({ online: true, os_family: 'linux' });
+    const agentPids = () =>
+      execFileSync('sh', ['-c', `pgrep -f '[a]gent/dist/main.js --nats nats://127.0.0.1:${port}' || true`])
+        .toString()
+        .trim();
+    expect(agentPids()).not.toBe('');
+
+    expect(await be.stop('SIGINT')).toBe(0);
+    expect(alive(natsPid)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(agentPids()).toBe('');
+  });
+});
