@@ -6,7 +6,7 @@ export default defineConfig({
     alias: { '@kanade/wire': fileURLToPath(new URL('./packages/wire/src/index.ts', import.meta.url)) },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -112,7 +112,9 @@ export async function run(args: string[]) {
   const reader = new Database(join(be.dataDir, 'kanade.db'), { readonly: true });
   // The per-minute rollup counts exactly the inserted samples and is ~100 rows, so polling it is nearly free
   // (a COUNT(*) over the growing sample table would steal CPU from the system under test).
-  const count = reader.prepare<[], { n: number }>('SELECT COALESCE(SUM(samples), 0) AS n FROM fleet_perf_minutes');
+  const count = reader.prepare<[], { n: number }>(
+    'SELECT COALESCE(SUM(samples), 0) AS n FROM fleet_perf_minutes',
+  );
   try {
     process.stderr.write(`[ingest] publishing ${n} samples through NATS to the backend...\n`);
     const cpu0 = cpuSeconds(be.proc.pid!);

@@ -7,6 +7,11 @@ import { join } from 'node:path';
 const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<Record<string, unknown>> }>> = {
   telemetry: () => import('./telemetry.js'),
   ingest: () => import('./ingest.js'),
+  results: () => import('./results.js'),
+  inventory: () => import('./inventory.js'),
+  dashboard: () => import('./dashboard.js'),
+  scheduler: () => import('./scheduler.js'),
+  objects: () => import('./objects.js'),
 };
 
 function table(result: Record<string, unknown>, prefix = ''): string[] {

@@ -12,6 +12,7 @@ const PACKAGES = {
   backend: ['src/index.ts', 'src/main.ts', 'src/ingest/worker.ts'],
   sim: ['src/index.ts', 'src/main.ts'],
   agent: ['src/index.ts', 'src/main.ts'],
+  cli: ['src/main.ts'],
 };
 
 function newest(dir) {
@@ -58,6 +59,24 @@ export async function build({ force = false } = {}) {
     writeFileSync(stamp, String(Date.now()));
     process.stderr.write(`[build] ${name} in ${Date.now() - started} ms\n`);
   }
+  await buildWeb(force);
+}
+
+// The dashboard SPA is a Vite build (packages/web/dist, served by the backend), with the same stale check.
+async function buildWeb(force) {
+  const pkg = join(ROOT, 'packages', 'web');
+  if (!existsSync(join(pkg, 'index.html'))) return;
+  const inputs = ['src', 'public', 'index.html', 'vite.config.ts', 'package.json'].map((p) => join(pkg, p));
+  const srcTime = Math.max(
+    ...inputs.map((p) => (existsSync(p) && statSync(p).isDirectory() ? newest(p) : mtime(p))),
+  );
+  const stamp = join(pkg, 'dist', '.stamp');
+  if (!force && mtime(stamp) >= srcTime) return;
+  const started = Date.now();
+  const vite = await import('vite');
+  await vite.build({ root: pkg, logLevel: 'warn' });
+  writeFileSync(stamp, String(Date.now()));
+  process.stderr.write(`[build] web in ${Date.now() - started} ms\n`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -8,6 +8,7 @@ const targets = {
   sim: ['node', [join(ROOT, 'packages/sim/dist/main.js'), ...args]],
   agent: ['node', [join(ROOT, 'packages/agent/dist/main.js'), ...args]],
   bench: ['node', ['--import', 'tsx', join(ROOT, 'bench/main.ts'), ...args]],
+  kanade: ['node', [join(ROOT, 'packages/cli/dist/main.js'), ...args]],
 };
 const target = targets[tool];
 if (!target) {
@@ -15,10 +16,12 @@ if (!target) {
   process.exit(2);
 }
 try {
-  await setup({ nats: tool !== 'agent' && tool !== 'sim' });
+  await setup({ nats: tool === 'bench' });
 } catch (err) {
   process.stderr.write(`[run] ${err.message}\n`);
   process.exit(1);
 }
-const r = spawnSync(target[0], target[1], { cwd: process.cwd(), stdio: 'inherit' });
+// npm runs scripts from the repository root; the CLI resolves file arguments where the user typed them.
+const cwd = tool === 'kanade' ? (process.env.INIT_CWD ?? process.cwd()) : process.cwd();
+const r = spawnSync(target[0], target[1], { cwd, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -10,6 +10,9 @@ export const USAGE = `usage: kanade-agent [--nats <url>] [options]
   --pc-id <id>       this PC's id (default: the hostname, lowercased, with . * > and spaces as -)
   --heartbeat <d>    heartbeat interval (default 30s)
   --host-perf <d>    host_perf interval (default 60s)
+  --state-dir <dir>  outbox and run history (default: $KANADE_AGENT_STATE_DIR or ~/.kanade-agent/<pc-id>)
+  --boot-timeout <d> how long a new version has to confirm it runs after a self-update (default 60s)
+  --no-self-update   ignore target_version (also: KANADE_AGENT_SELF_UPDATE=0)
 
 Credentials: KANADE_NATS_TOKEN, or KANADE_NATS_USER and KANADE_NATS_PASSWORD.`;
 
@@ -19,6 +22,10 @@ export interface AgentCli {
   pcId: string | undefined;
   heartbeatMs: number;
   hostPerfMs: number;
+  stateDir: string | undefined;
+  /** Follow target_version (docs/agent-releases.md). */
+  selfUpdateEnabled: boolean;
+  bootTimeoutMs: number;
 }
 
 function duration(flag: string, text: string | undefined, fallback: number): number {
@@ -41,6 +48,9 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Age
       'pc-id': { type: 'string' },
       heartbeat: { type: 'string' },
       'host-perf': { type: 'string' },
+      'state-dir': { type: 'string' },
+      'boot-timeout': { type: 'string' },
+      'no-self-update': { type: 'boolean' },
     },
   });
   return {
@@ -49,5 +59,8 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Age
     pcId: values['pc-id'],
     heartbeatMs: duration('heartbeat', values.heartbeat, 30_000),
     hostPerfMs: duration('host-perf', values['host-perf'], 60_000),
+    stateDir: values['state-dir'] ?? (env.KANADE_AGENT_STATE_DIR || undefined),
+    selfUpdateEnabled: !values['no-self-update'] && env.KANADE_AGENT_SELF_UPDATE !== '0',
+    bootTimeoutMs: duration('boot-timeout', values['boot-timeout'], 60_000),
   };
 }

@@ -26,12 +26,18 @@ export async function connectNats(
   url: string,
   pcId: string,
   log: (line: string) => void,
+  onConnectedChange: (connected: boolean) => void = () => {},
 ): Promise<NatsConnection> {
   const nc = await connect(connectionOptions(url, pcId));
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') log(`disconnected from ${s.server}; reconnecting`);
-      else if (s.type === 'reconnect') log(`reconnected to ${s.server}`);
+      if (s.type === 'disconnect') {
+        log(`disconnected from ${s.server}; reconnecting`);
+        onConnectedChange(false);
+      } else if (s.type === 'reconnect') {
+        log(`reconnected to ${s.server}`);
+        onConnectedChange(true);
+      }
     }
   })();
   return nc;

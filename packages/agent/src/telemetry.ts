@@ -20,6 +20,8 @@ export interface TelemetryOptions {
   /** Core NATS publish; may throw (closed connection), which is logged. */
   publish(subject: string, body: string): void;
   log(line: string): void;
+  /** Versions quarantined by self-update, for the heartbeat. */
+  quarantined?: () => readonly string[];
 }
 
 export interface Telemetry {
@@ -49,6 +51,7 @@ export function createTelemetry(o: TelemetryOptions): Telemetry {
       self.sample(),
       toRfc3339(Date.now()),
       lastLogonUser(process.platform, process.env),
+      o.quarantined?.(),
     );
     o.publish(subject.heartbeat(pcId), JSON.stringify(body));
   });

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Heartbeat, HostPerf } from '@kanade/wire';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -10,11 +12,14 @@ import { createAgent } from '../src/index.js';
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 let nats: TestNats;
+let stateDir: string;
 beforeAll(async () => {
   nats = await startNats();
+  stateDir = mkdtempSync(join(tmpdir(), 'kanade-agent-state-'));
 });
 afterAll(async () => {
   await nats?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
 });
 
 /** Collects every heartbeat and host_perf of one pc_id, parsed with the wire schemas. */
@@ -54,6 +59,7 @@ describe('agent against a real nats-server', () => {
     const agent = createAgent({
       natsUrl: nats.url,
       pcId: 'agent-inproc',
+      stateDir: join(stateDir, 'inproc'),
       heartbeatMs: 300,
       hostPerfMs: 500,
       warmupMs: 200,
@@ -89,7 +95,7 @@ describe('agent against a real nats-server', () => {
     expect(existsSync(MAIN), 'build first: node scripts/build.mjs').toBe(true);
     const got = await collect('agent-child');
     const child = spawn(process.execPath, [MAIN, '--pc-id', 'agent-child', '--heartbeat', '300ms'], {
-      env: { ...process.env, KANADE_NATS_URL: nats.url },
+      env: { ...process.env, KANADE_NATS_URL: nats.url, KANADE_AGENT_STATE_DIR: join(stateDir, 'child') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     onTestFinished(() => {
@@ -117,6 +123,7 @@ describe('agent against a real nats-server', () => {
     const agent = createAgent({
       natsUrl: nats.url,
       pcId: 'agent-outage',
+      stateDir: join(stateDir, 'outage'),
       heartbeatMs: 300,
       hostPerfMs: 400,
       warmupMs: 100,

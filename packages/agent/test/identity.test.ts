@@ -39,7 +39,14 @@ describe('kanade-agent arguments', () => {
       pcId: undefined,
       heartbeatMs: 30_000,
       hostPerfMs: 60_000,
+      selfUpdateEnabled: true,
+      bootTimeoutMs: 60_000,
     });
+    expect(parseAgentArgs(['--no-self-update', '--boot-timeout', '10s'])).toMatchObject({
+      selfUpdateEnabled: false,
+      bootTimeoutMs: 10_000,
+    });
+    expect(parseAgentArgs([], { KANADE_AGENT_SELF_UPDATE: '0' }).selfUpdateEnabled).toBe(false);
   });
 
   it('prefers --nats and parses durations', () => {

@@ -16,8 +16,19 @@ export interface Config {
   sqlitePath: string;
   logLevel: string;
   localAgent: boolean;
-  auth: { disabled: boolean; staticToken: string | undefined };
+  auth: {
+    disabled: boolean;
+    staticToken: string | undefined;
+    /** KANADE_JWT_SECRET; unset = generated once into <data dir>/jwt-secret */
+    jwtSecret?: string | undefined;
+    bootstrapAdminUser?: string | undefined;
+    bootstrapAdminPassword?: string | undefined;
+  };
   telemetry: { flushIntervalMs: number; flushMax: number };
+  /** Sweeper interval (KANADE_SWEEP_INTERVAL_MS; default 5 minutes as upstream). */
+  sweepIntervalMs: number;
+  /** Agent watchdog interval (KANADE_WATCHDOG_INTERVAL_MS; default 60 s). */
+  watchdogIntervalMs: number;
   configFile: string | undefined;
 }
 
@@ -128,8 +139,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
         env.KANADE_AUTH_DISABLE !== '0' &&
         env.KANADE_AUTH_DISABLE.toLowerCase() !== 'false',
       staticToken: env.KANADE_AUTH_STATIC_TOKEN || undefined,
+      jwtSecret: env.KANADE_JWT_SECRET || undefined,
+      bootstrapAdminUser: env.KANADE_BOOTSTRAP_ADMIN_USER || undefined,
+      bootstrapAdminPassword: env.KANADE_BOOTSTRAP_ADMIN_PASSWORD || undefined,
     },
     telemetry: { flushIntervalMs, flushMax },
+    sweepIntervalMs:
+      Number(env.KANADE_SWEEP_INTERVAL_MS) > 0 ? Number(env.KANADE_SWEEP_INTERVAL_MS) : 300_000,
+    watchdogIntervalMs:
+      Number(env.KANADE_WATCHDOG_INTERVAL_MS) > 0 ? Number(env.KANADE_WATCHDOG_INTERVAL_MS) : 60_000,
     configFile,
   };
 }

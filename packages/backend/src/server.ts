@@ -14,9 +14,11 @@ import { createMetrics } from './metrics.js';
 import { bootstrapJetStream } from './nats/bootstrap.js';
 import { connectWithRetry, drainQuietly } from './nats/connect.js';
 import { type EmbeddedNats, startEmbeddedNats } from './nats/embedded.js';
+import { startScheduler } from './scheduler/index.js';
 import { loadOrCreateSecret } from './secrets.js';
 import { createServices } from './services/index.js';
 import { createStore, openDb } from './store/index.js';
+import { startSweeper } from './sweeper/index.js';
 
 export const VERSION: string = pkg.version;
 
@@ -59,7 +61,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
 
   try {
     let tokenFile: string | undefined;
-    const auth = { ...config.auth };
+    const auth = { disabled: config.auth.disabled, staticToken: config.auth.staticToken };
     if (!auth.disabled && !auth.staticToken) {
       tokenFile = join(config.dataDir, 'admin-token');
       const secret = loadOrCreateSecret(tokenFile);
@@ -106,9 +108,40 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     cleanups.push(() => ingest.stop());
     await ingest.ready;
 
-    const services = createServices({ store, nc, metrics, log });
+    const jwtSecret = config.auth.jwtSecret ?? loadOrCreateSecret(join(config.dataDir, 'jwt-secret')).value;
+    const services = createServices({ store, nc, metrics, log, jwtSecret });
+    const seeded = await services.accounts.seedBootstrapAdmin({
+      username: config.auth.bootstrapAdminUser,
+      password: config.auth.bootstrapAdminPassword,
+      // All-in-one mode (embedded broker): generate the first admin's password once.
+      generatedPasswordFile: config.natsUrl ? undefined : join(config.dataDir, 'admin-password'),
+    });
+    if (seeded?.file) {
+      process.stderr.write(
+        `\nFirst sign-in: user "${seeded.username}", password "${seeded.password}" ` +
+          `(also in ${seeded.file}; you will be asked to change it)\n\n`,
+      );
+    }
     const app = await buildApp({ log, auth, services, version: VERSION });
     cleanups.push(() => app.close());
+    services.waves.start();
+    cleanups.push(() => services.waves.stop());
+    const sweeper = startSweeper({ store, log, intervalMs: config.sweepIntervalMs });
+    cleanups.push(() => sweeper.stop());
+    services.fleetTasks.start({ watchdogIntervalMs: config.watchdogIntervalMs });
+    cleanups.push(() => services.fleetTasks.stop());
+    void services.objectTasks.start();
+    cleanups.push(() => services.objectTasks.stop());
+    const scheduler = startScheduler({
+      nc,
+      store,
+      log,
+      exec: services.exec,
+      jobs: services.jobs,
+      // Test-only: a seconds-granular poll for the reconcile shapes (scheduler/index.ts).
+      pollCron: process.env.KANADE_SCHEDULER_POLL_CRON || undefined,
+    });
+    cleanups.push(() => scheduler.stop());
     const address = await app.listen({ host: config.bind.host, port: config.bind.port });
     log.info(
       { url: address, data_dir: config.dataDir, sqlite: config.sqlitePath, nats: natsUrl },

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { parseDuration } from '@kanade/wire';
+import type { CommandsOptions } from './commands.js';
 
 export const USAGE = `usage: kanade-sim --nats <url> --agents <N> [options]
 
@@ -16,6 +17,9 @@ export const USAGE = `usage: kanade-sim --nats <url> --agents <N> [options]
   --seed <n>           seed of the fleet's identities and starting values (default 1)
   --prefix <p>         pc_id prefix: <p>-000001 ... (default sim)
   --progress <d>       progress line on stderr this often (default 10s)
+  --commands           answer commands like agents do (started event, then a result)
+  --run-time <d>       mean run time of a command, e.g. 2s (default 1s; implies --commands)
+  --failure-rate <x>   share of agents whose run exits 1, 0..1 (default 0; implies --commands)
 
 The last line on stdout is a JSON summary of what was sent.`;
 
@@ -31,6 +35,8 @@ export interface SimCli {
   seed: number;
   prefix: string;
   progressMs: number;
+  /** Set when the simulator answers commands. */
+  commands: CommandsOptions | undefined;
 }
 
 function duration(flag: string, text: string | undefined, fallback: number): number {
@@ -67,8 +73,23 @@ export function parseSimArgs(argv: string[], env: NodeJS.ProcessEnv = {}): SimCl
       seed: { type: 'string' },
       prefix: { type: 'string' },
       progress: { type: 'string' },
+      commands: { type: 'boolean' },
+      'run-time': { type: 'string' },
+      'failure-rate': { type: 'string' },
     },
   });
+  const runTime = values['run-time'];
+  const runMs = runTime === undefined ? undefined : parseDuration(runTime);
+  if (runTime !== undefined && runMs === undefined)
+    throw new Error(`--run-time: not a duration: ${JSON.stringify(runTime)}`);
+  const rateText = values['failure-rate'];
+  const failureRate = rateText === undefined ? undefined : Number(rateText);
+  if (failureRate !== undefined && !(rateText!.trim() !== '' && failureRate >= 0 && failureRate <= 1))
+    throw new Error(`--failure-rate: expected a number from 0 to 1, got ${JSON.stringify(rateText)}`);
+  const commands =
+    values.commands || runMs !== undefined || failureRate !== undefined
+      ? { runMs: runMs ?? 1000, failureRate: failureRate ?? 0 }
+      : undefined;
   return {
     help: values.help ?? false,
     natsUrl: values.nats ?? env.KANADE_NATS_URL ?? 'nats://127.0.0.1:4222',
@@ -81,5 +102,6 @@ export function parseSimArgs(argv: string[], env: NodeJS.ProcessEnv = {}): SimCl
     seed: integer('seed', values.seed, 1, 0),
     prefix: values.prefix ?? 'sim',
     progressMs: duration('progress', values.progress, 10_000),
+    commands,
   };
 }

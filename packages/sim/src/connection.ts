@@ -3,6 +3,10 @@
 // a fleet does) and reports connected/disconnected so the publisher can drop
 // telemetry during an outage instead of buffering it. Credentials come from
 // the same environment variables upstream agents read.
+//
+// `noAsyncTraces`: nats.js otherwise builds an Error (a stack capture) for
+// every request up front, for a better timeout trace; at 100,000 JetStream
+// publishes that was 40% of the simulator's CPU.
 
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 
@@ -13,6 +17,7 @@ export function connectionOptions(url: string, name: string, env = process.env):
     reconnect: true,
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
+    noAsyncTraces: true,
   };
   if (env.KANADE_NATS_TOKEN) opts.token = env.KANADE_NATS_TOKEN;
   if (env.KANADE_NATS_USER) {

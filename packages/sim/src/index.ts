@@ -1,5 +1,6 @@
 // @kanade/sim: the fleet simulator as a library, for benchmarks and tests.
 export { parseSimArgs, type SimCli } from './cli.js';
+export type { CommandsOptions } from './commands.js';
 export {
   AGENT_VERSIONS,
   createFleet,

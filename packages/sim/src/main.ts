@@ -43,7 +43,8 @@ const progress = setInterval(() => {
   log(
     `t=${s.duration_s}s heartbeats=${s.heartbeats_sent} host_perf=${s.host_perf_sent} ` +
       `process_perf=${s.process_perf_sent} rate=${s.msgs_per_sec}/s errors=${s.publish_errors} ` +
-      `dropped=${s.dropped_disconnected}`,
+      `dropped=${s.dropped_disconnected}` +
+      (cli.commands ? ` commands=${s.commands_received} results=${s.results_sent}` : ''),
   );
 }, cli.progressMs);
 progress.unref();

@@ -13,7 +13,14 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-export function heartbeatJson(f: Fleet, i: number, pcId: string, at: string): string {
+/** With `answersCommands`, the beat says the agent takes legacy Command bodies, as a real agent's does. */
+export function heartbeatJson(
+  f: Fleet,
+  i: number,
+  pcId: string,
+  at: string,
+  answersCommands = false,
+): string {
   const cpu = f.agentCpuPct[i]!;
   const user = lastLogonUserOf(f, i);
   return (
@@ -22,7 +29,8 @@ export function heartbeatJson(f: Fleet, i: number, pcId: string, at: string): st
     `"agent_cpu_pct":${Number.isNaN(cpu) ? 'null' : round2(cpu)},` +
     `"agent_rss_bytes":${Math.round(f.agentRss[i]!)},` +
     `"agent_disk_read_bytes":${f.agentDiskRead[i]},"agent_disk_written_bytes":${f.agentDiskWritten[i]},` +
-    `"last_logon_user":${user === null ? 'null' : `"${user}"`}}`
+    `"last_logon_user":${user === null ? 'null' : `"${user}"`}` +
+    (answersCommands ? ',"command_protocols":["legacy"]}' : '}')
   );
 }
 

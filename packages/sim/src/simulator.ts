@@ -2,14 +2,18 @@
 // connection, one fleet model and one interval timer that ticks the wheels
 // (see wheel.ts). Each tick reads the clock once, formats `at` once and
 // publishes the agents whose slot is due, so cost grows with the message rate,
-// not with the number of agents.
+// not with the number of agents. With `commands` set, the same connection
+// also answers commands for the whole fleet (commands.ts).
 
 import { toRfc3339 } from '@kanade/wire';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { type CommandResponder, type CommandsOptions, startCommandResponder } from './commands.js';
+import { type FleetConfigWatch, type FleetPlan, watchFleetConfig } from './config-watch.js';
 import { connectNats } from './connection.js';
 import { createFleet, type Fleet } from './fleet.js';
+import { createLiveSchedule } from './live-schedule.js';
 import { createTelemetryPublisher, type TelemetryPublisher } from './telemetry.js';
-import { createWheel, runDue, shuffledOrder } from './wheel.js';
+import { shuffledOrder } from './wheel.js';
 
 export interface SimulatorOptions {
   natsUrl: string;
@@ -26,6 +30,8 @@ export interface SimulatorOptions {
   prefix?: string;
   /** Scheduler resolution; defaults to 100 ms (or the shortest interval, if shorter). */
   tickMs?: number;
+  /** Answer commands (started events and results) as agents do; off when absent. */
+  commands?: CommandsOptions;
   log?: (line: string) => void;
 }
 
@@ -39,13 +45,17 @@ export interface Summary {
   msgs_per_sec: number;
   publish_errors: number;
   dropped_disconnected: number;
+  /** Command messages addressed to at least one virtual agent. */
+  commands_received: number;
+  /** Results acknowledged by JetStream. */
+  results_sent: number;
 }
 
 export interface Simulator {
   readonly fleet: Fleet;
   /** Connects (retrying until the broker answers) and starts publishing. */
   start(): Promise<void>;
-  /** Stops publishing, flushes (at most 2 s) and closes. Safe to call at any time, more than once. */
+  /** Stops publishing (results still due are dropped), flushes (at most 2 s) and closes. Safe to call at any time, more than once. */
   stop(): Promise<Summary>;
   stats(): Summary;
   /** Publishes one heartbeat for agent `i` now, outside the schedule. Needs start(). */
@@ -69,28 +79,36 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
   const log = opts.log ?? (() => {});
   const fleet = createFleet({ agents: opts.agents, seed: opts.seed, prefix: opts.prefix });
   const order = shuffledOrder(fleet.size, fleet.rng);
-  const hbWheel = createWheel(heartbeatMs, tickMs, fleet.rng);
-  const hpWheel = createWheel(hostPerfMs, tickMs, fleet.rng);
-  const hbDtSec = (hbWheel.slots * tickMs) / 1000;
+  // Intervals per agent follow the layered agent config (config-watch.ts, live-schedule.ts).
+  const schedule = createLiveSchedule({ order, heartbeatMs, hostPerfMs, tickMs, rng: fleet.rng });
+  const hbDtSec = (Math.max(1, Math.round(heartbeatMs / tickMs)) * tickMs) / 1000;
+  let plan: FleetPlan | undefined;
+  let configWatch: FleetConfigWatch | undefined;
+  let lastTick = -1;
+  let nowMs = 0;
 
   let state: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
   let nc: NatsConnection | undefined;
   let pub: TelemetryPublisher | undefined;
+  let responder: CommandResponder | undefined;
   let connected = false;
   let timer: NodeJS.Timeout | undefined;
   let startedAt = 0;
   let stoppedAt = 0;
   let at = '';
   // Created once: the wheels call these for every due agent.
-  const emitHeartbeat = (i: number) => void pub!.heartbeat(i, at, hbDtSec);
-  const emitHostPerf = (i: number) => void pub!.hostPerf(i, at, topN);
+  const topNOf = (i: number) => (plan ? (nowMs < plan.perfUntil[i]! ? plan.topN[i]! : 0) : topN);
+  const emitHeartbeat = (i: number, dtSec: number) => void pub!.heartbeat(i, at, dtSec);
+  const emitHostPerf = (i: number) => void pub!.hostPerf(i, at, topNOf(i));
 
   function tick(): void {
     const t = Math.floor((performance.now() - startedAt) / tickMs);
-    if (t <= hbWheel.lastTick && t <= hpWheel.lastTick) return;
-    at = toRfc3339(Date.now());
-    runDue(hbWheel, order, t, emitHeartbeat);
-    runDue(hpWheel, order, t, emitHostPerf);
+    if (t <= lastTick) return;
+    lastTick = t;
+    nowMs = Date.now();
+    at = toRfc3339(nowMs);
+    schedule.heartbeats(t, emitHeartbeat);
+    schedule.hostPerf(t, emitHostPerf);
   }
 
   const currentState = () => state;
@@ -100,6 +118,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     const end = state === 'stopped' ? stoppedAt : performance.now();
     const durationS = startedAt > 0 ? (end - startedAt) / 1000 : 0;
     const sent = c ? c.heartbeats + c.hostPerf + c.processPerf : 0;
+    const cc = responder?.counters;
     return {
       agents: fleet.size,
       duration_s: Math.round(durationS * 10) / 10,
@@ -107,8 +126,10 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
       host_perf_sent: c?.hostPerf ?? 0,
       process_perf_sent: c?.processPerf ?? 0,
       msgs_per_sec: durationS > 0 ? Math.round((sent / durationS) * 10) / 10 : 0,
-      publish_errors: c?.publishErrors ?? 0,
+      publish_errors: (c?.publishErrors ?? 0) + (cc?.publishErrors ?? 0),
       dropped_disconnected: c?.droppedDisconnected ?? 0,
+      commands_received: cc?.commandsReceived ?? 0,
+      results_sent: cc?.resultsSent ?? 0,
     };
   }
 
@@ -139,13 +160,36 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
         return;
       }
       nc = conn;
-      pub = createTelemetryPublisher(conn, fleet);
+      pub = createTelemetryPublisher(conn, fleet, opts.commands !== undefined);
       pub.connected = connected;
+      if (opts.commands) {
+        responder = startCommandResponder(conn, fleet, opts.commands, log);
+        await responder.ready;
+        // stop() may have run while the group memberships were loading.
+        if (currentState() === 'stopped') {
+          await conn.close();
+          return;
+        }
+      }
+      configWatch = watchFleetConfig({
+        nc: conn,
+        fleet,
+        local: { heartbeatMs, hostPerfMs, topN },
+        log,
+        onChange(next) {
+          plan = next;
+          schedule.reconfigure(next, lastTick);
+          const iv = schedule.intervals();
+          log(
+            `intervals now: heartbeat ${iv.heartbeatMs.join('/')} ms, host_perf ${iv.hostPerfMs.join('/')} ms`,
+          );
+        },
+      });
       state = 'running';
       log(
-        `connected to ${opts.natsUrl}: ${fleet.size} agents, heartbeat every ${hbWheel.slots * tickMs} ms, ` +
-          `host_perf every ${hpWheel.slots * tickMs} ms${topN > 0 ? ` with top-${topN} process_perf` : ''}, ` +
-          `tick ${tickMs} ms`,
+        `connected to ${opts.natsUrl}: ${fleet.size} agents, heartbeat every ${hbDtSec * 1000} ms, ` +
+          `host_perf every ${schedule.intervals().hostPerfMs.join('/')} ms${topN > 0 ? ` with top-${topN} process_perf` : ''}, ` +
+          `tick ${tickMs} ms${opts.commands ? ', answering commands' : ''}`,
       );
       startedAt = performance.now();
       tick();
@@ -157,6 +201,8 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
       state = 'stopped';
       stoppedAt = performance.now();
       clearInterval(timer);
+      responder?.stop();
+      configWatch?.stop();
       if (wasRunning && nc) {
         let timeout: NodeJS.Timeout | undefined;
         await Promise.race([
@@ -174,7 +220,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
       return running(i).heartbeat(i, toRfc3339(Date.now()), hbDtSec);
     },
     publishHostPerf(i) {
-      return running(i).hostPerf(i, toRfc3339(Date.now()), topN);
+      return running(i).hostPerf(i, toRfc3339(Date.now()), topNOf(i));
     },
   };
 }

@@ -26,7 +26,11 @@ export interface TelemetryPublisher {
   hostPerf(i: number, at: string, topN: number): boolean;
 }
 
-export function createTelemetryPublisher(nc: NatsConnection, fleet: Fleet): TelemetryPublisher {
+export function createTelemetryPublisher(
+  nc: NatsConnection,
+  fleet: Fleet,
+  answersCommands = false,
+): TelemetryPublisher {
   const counters: TelemetryCounters = {
     heartbeats: 0,
     hostPerf: 0,
@@ -44,7 +48,7 @@ export function createTelemetryPublisher(nc: NatsConnection, fleet: Fleet): Tele
         return false;
       }
       const pcId = pcIdOf(fleet, i);
-      if (!send(subject.heartbeat(pcId), heartbeatJson(fleet, i, pcId, at))) return false;
+      if (!send(subject.heartbeat(pcId), heartbeatJson(fleet, i, pcId, at, answersCommands))) return false;
       counters.heartbeats++;
       return true;
     },

@@ -43,6 +43,19 @@ describe('kanade-sim arguments', () => {
     });
   });
 
+  it('answers commands only when asked to; --run-time and --failure-rate imply it', () => {
+    expect(parseSimArgs([]).commands).toBeUndefined();
+    expect(parseSimArgs(['--commands']).commands).toEqual({ runMs: 1000, failureRate: 0 });
+    expect(parseSimArgs(['--run-time', '2s', '--failure-rate', '0.1']).commands).toEqual({
+      runMs: 2000,
+      failureRate: 0.1,
+    });
+    expect(parseSimArgs(['--run-time', '0s']).commands).toEqual({ runMs: 0, failureRate: 0 });
+    expect(() => parseSimArgs(['--run-time', 'soon'])).toThrow(/--run-time/);
+    expect(() => parseSimArgs(['--failure-rate', '1.5'])).toThrow(/--failure-rate/);
+    expect(() => parseSimArgs(['--failure-rate', ''])).toThrow(/--failure-rate/);
+  });
+
   it('says which option is wrong', () => {
     expect(() => parseSimArgs(['--agents', '0'])).toThrow(/--agents/);
     expect(() => parseSimArgs(['--duration', 'soon'])).toThrow(/--duration/);
@@ -59,6 +72,7 @@ describe('simulator NATS connection options', () => {
       reconnect: true,
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
+      noAsyncTraces: true,
     });
     expect(connectionOptions('nats://x:1', 'n', { KANADE_NATS_TOKEN: 't' }).token).toBe('t');
     expect(

@@ -19,6 +19,13 @@ import { isRfc3339 } from './time.js';
 /** Manifest ids are KV keys, audit subject tokens and script_current keys. */
 const MANIFEST_ID_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
+/** A manifest id (`jobs` key, `script_current` / `script_status` key, audit target). */
+export const ManifestId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(MANIFEST_ID_RE, 'letters, digits, _ and - in dot-separated parts (it is a KV key)');
+
 const duration = (minMs: number) =>
   z
     .string()
@@ -203,11 +210,7 @@ function build(strict: boolean) {
   const Origin = o({ path: text(4096), repo: opt(text(4096)), script_file: opt(text(4096)) });
 
   const Manifest = o({
-    id: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(MANIFEST_ID_RE, 'letters, digits, _ and - in dot-separated parts (it is a KV key)'),
+    id: ManifestId,
     version: text(128).min(1),
     description: opt(text(4096)),
     execute: Execute,

@@ -21,18 +21,8 @@ export const PcId = z.string().min(1).max(256).refine(isValidToken, 'must be one
 
 const text = (max: number) => z.string().max(max);
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
-const int64 = z
-  .number()
-  .int()
-  .min(-(2 ** 53) + 1)
-  .max(2 ** 53 - 1);
-const nonNegInt = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 53 - 1);
-const finite = z.number().min(-1e300).max(1e300);
-const stringList = (maxItems: number, maxLen: number) => z.array(text(maxLen)).max(maxItems);
+/** A safe integer >= 0 (z.int() is a safe integer; z.number() already refuses NaN and Infinity). */
+const nonNegInt = z.int().nonnegative();
 
 export const HEARTBEAT_SHAPE = {
   pc_id: req({ t: 'token' }),

@@ -97,6 +97,10 @@ export const KV = {
   SERVER_SETTINGS: 'server_settings',
   NOTIFICATIONS_READ: 'notifications_read',
   SCHEDULER_DISPATCH: 'scheduler_dispatch',
+  /** Extension (not upstream): the lease that picks the one backend replica whose scheduler fires. */
+  SCHEDULER_LEASE: 'scheduler_lease',
+  /** Extension (not upstream): the last calendar slot each schedule handled, for catching up missed fires. */
+  SCHEDULER_FIRES: 'scheduler_fires',
   VIEWS: 'views',
   VIEWS_YAML: 'views_yaml',
   GROUP_DEFS: 'group_defs',
@@ -129,9 +133,14 @@ export const BOOTSTRAP_KV_BUCKETS: readonly KvSpec[] = [
   { name: KV.NOTIFICATIONS_READ, history: 1, maxAgeMs: 0 },
 ];
 
+/** A scheduler lease not renewed for this long expires, and a standby replica takes it over. */
+export const SCHEDULER_LEASE_TTL_MS = 10_000;
+
 /** Buckets created on first use (scheduler, group-def and view APIs). */
 export const LAZY_KV_BUCKETS: readonly KvSpec[] = [
   { name: KV.SCHEDULER_DISPATCH, history: 1, maxAgeMs: 60 * 60 * 1000 },
+  { name: KV.SCHEDULER_LEASE, history: 1, maxAgeMs: SCHEDULER_LEASE_TTL_MS },
+  { name: KV.SCHEDULER_FIRES, history: 1, maxAgeMs: 0 },
   { name: KV.VIEWS, history: 1, maxAgeMs: 0 },
   { name: KV.VIEWS_YAML, history: 1, maxAgeMs: 0 },
   { name: KV.GROUP_DEFS, history: 1, maxAgeMs: 0 },

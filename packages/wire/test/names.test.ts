@@ -91,6 +91,8 @@ describe('subjects', () => {
     expect(subject.agentPing('pc1')).toBe('agents.pc1.ping');
     expect(subject.audit('operator', 'exec', 'job.a')).toBe('audit.operator.exec.job_a');
     expect(subject.audit('operator', 'exec')).toBe('audit.operator.exec');
+    expect(subject.audit('admin', 'account.create', 'alice')).toBe('audit.admin.account.create.alice');
+    expect(() => subject.audit('admin', 'account..create')).toThrow(/invalid action/);
   });
 
   it('refuse tokens that would change the subject shape', () => {

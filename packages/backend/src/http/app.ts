@@ -23,10 +23,37 @@ import type { Services } from '../services/index.js';
 import { type AuthSettings, registerAuth } from './auth.js';
 import { ApiError, codeForStatus, type ErrorBody } from './errors.js';
 import { enforceRoutePolicies } from './policy.js';
+import { accountRoutes } from './routes/accounts.js';
+import { agentMetaRoutes } from './routes/agent-meta.js';
 import { agentRoutes } from './routes/agents.js';
+import { appPackageRoutes } from './routes/app-packages.js';
+import { auditRoutes } from './routes/audit.js';
+import { authRoutes } from './routes/auth.js';
+import { checkRoutes } from './routes/checks.js';
+import { collectRoutes } from './routes/collect.js';
+import { configRoutes } from './routes/config.js';
+import { execRoutes } from './routes/exec.js';
+import { executionRoutes } from './routes/executions.js';
+import { freezeRoutes } from './routes/freeze.js';
+import { groupDefRoutes } from './routes/group-defs.js';
+import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
+import { inventoryRoutes } from './routes/inventory.js';
+import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
+import { obsEventRoutes } from './routes/obs-events.js';
 import { perfRoutes } from './routes/perf.js';
+import { permissionGroupRoutes } from './routes/permission-groups.js';
+import { queryRoutes } from './routes/query.js';
+import { releaseRoutes } from './routes/releases.js';
+import { resultRoutes } from './routes/results.js';
+import { runRoutes } from './routes/run.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { scriptObjectRoutes } from './routes/script-objects.js';
+import { scriptRoutes } from './routes/scripts.js';
+import { serverSettingsRoutes } from './routes/server-settings.js';
+import { spaRoutes } from './routes/spa.js';
+import { streamRoutes } from './routes/stream.js';
 
 export interface AppDeps {
   log: Logger;
@@ -99,7 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   enforceRoutePolicies(app);
-  registerAuth(app, deps.auth);
+  registerAuth(app, deps.auth, deps.services);
   await app.register(compress, { global: true, threshold: 1024 });
   await app.register(swagger, {
     openapi: { info: { title: 'kanade API', version: deps.version } },
@@ -110,5 +137,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { services: deps.services });
   await app.register(agentRoutes, { services: deps.services });
   await app.register(perfRoutes, { services: deps.services });
+  await app.register(authRoutes, { services: deps.services });
+  await app.register(accountRoutes, { services: deps.services });
+  await app.register(permissionGroupRoutes, { services: deps.services });
+  await app.register(auditRoutes, { services: deps.services });
+  await app.register(serverSettingsRoutes, { services: deps.services });
+  await app.register(jobRoutes, { services: deps.services });
+  await app.register(execRoutes, { services: deps.services });
+  await app.register(runRoutes, { services: deps.services });
+  await app.register(executionRoutes, { services: deps.services });
+  await app.register(resultRoutes, { services: deps.services });
+  await app.register(scriptRoutes, { services: deps.services });
+  await app.register(scheduleRoutes, { services: deps.services });
+  await app.register(freezeRoutes, { services: deps.services });
+  await app.register(streamRoutes, { services: deps.services });
+  await app.register(configRoutes, { services: deps.services });
+  await app.register(groupRoutes, { services: deps.services });
+  await app.register(agentMetaRoutes, { services: deps.services });
+  await app.register(groupDefRoutes, { services: deps.services });
+  await app.register(obsEventRoutes, { services: deps.services });
+  await app.register(inventoryRoutes, { services: deps.services });
+  await app.register(checkRoutes, { services: deps.services });
+  await app.register(queryRoutes, { services: deps.services });
+  await app.register(releaseRoutes, { services: deps.services });
+  await app.register(appPackageRoutes, { services: deps.services });
+  await app.register(scriptObjectRoutes, { services: deps.services });
+  await app.register(collectRoutes, { services: deps.services });
+  // The dashboard's catch-all GET /* (a wildcard: every other route wins over it). Keep it last.
+  await app.register(spaRoutes);
   return app;
 }

@@ -1,18 +1,33 @@
 // Authentication and authorization for /api/* and /metrics, in upstream's
-// precedence: KANADE_AUTH_DISABLE opens everything; otherwise a bearer that
-// equals the static service token (constant-time compare) is an admin. Every
-// other guarded request answers 401. The route's declared policy then decides
-// by role; a guarded route that reaches its handler without an authorization
-// decision is refused (fail closed).
+// precedence: KANADE_AUTH_DISABLE opens everything (an unrestricted admin);
+// otherwise a bearer equal to the static service token (constant-time
+// compare) is an unrestricted admin; any other bearer must be an HS256 JWT
+// with aud=kanade, and its subject's users row is authoritative on every
+// request: a missing or disabled account is a 401, the role and the page
+// allow-list come from the row, never from the token. A database error is a
+// 401 too (fail closed).
+//
+// All of it runs in onRequest, before the body is parsed or validated, so a
+// caller without the right learns nothing about a route's input. The route's
+// declared policy then decides: role first (403 naming the required role),
+// then the page allow-list (403 naming the page). A guarded route that
+// reaches its handler without an authorization decision is refused.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { type Feature, SHARED_OWNER_FEATURES } from '@kanade/wire';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccountService } from '../services/accounts.js';
 import type { Caller } from '../services/audit.js';
+import { InvalidToken, type SessionService } from '../services/sessions.js';
 import { ApiError } from './errors.js';
 import { isGuardedPath, ROLE_RANK, type Role, type RoutePolicy } from './policy.js';
 
 export interface Identity {
   sub: string;
   role: Role;
+  /** null = unrestricted (every page) */
+  allowedFeatures: Feature[] | null;
+  /** false for the service token and the auth-disabled identity, which have no users row */
+  account: boolean;
 }
 
 declare module 'fastify' {
@@ -25,6 +40,12 @@ declare module 'fastify' {
 export interface AuthSettings {
   disabled: boolean;
   staticToken: string | undefined;
+}
+
+/** The services the auth layer consults (a subset of Services, so tests can pass the real ones). */
+export interface AuthServices {
+  sessions: Pick<SessionService, 'verify'>;
+  accounts: Pick<AccountService, 'identity'>;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -41,16 +62,57 @@ function bearer(req: FastifyRequest): string | undefined {
   return m?.[1]?.trim() || undefined;
 }
 
-export function authenticate(req: FastifyRequest, settings: AuthSettings): Identity {
-  if (settings.disabled) return { sub: 'auth-disabled', role: 'admin' };
+const unauthorized = (message: string) => new ApiError('KANADE_ERR_UNAUTHORIZED', message);
+
+export async function authenticate(
+  req: FastifyRequest,
+  settings: AuthSettings,
+  services: AuthServices,
+): Promise<Identity> {
+  if (settings.disabled)
+    return { sub: 'auth-disabled', role: 'admin', allowedFeatures: null, account: false };
   const token = bearer(req);
-  if (!token) throw new ApiError('KANADE_ERR_UNAUTHORIZED', 'missing bearer token');
+  if (!token) throw unauthorized('missing bearer token');
   if (settings.staticToken && tokenEquals(token, settings.staticToken))
-    return { sub: 'service-token', role: 'admin' };
-  throw new ApiError('KANADE_ERR_UNAUTHORIZED', 'invalid bearer token');
+    return { sub: 'service-token', role: 'admin', allowedFeatures: null, account: false };
+  let sub: string;
+  try {
+    sub = await services.sessions.verify(token);
+  } catch (err) {
+    if (err instanceof InvalidToken) throw unauthorized(`invalid bearer token: ${err.message}`);
+    throw err;
+  }
+  let account: ReturnType<AuthServices['accounts']['identity']>;
+  try {
+    account = services.accounts.identity(sub);
+  } catch (err) {
+    req.log.error({ err: (err as Error).message }, 'account lookup failed');
+    throw unauthorized('auth backend unavailable');
+  }
+  if (!account) throw unauthorized('unknown account');
+  if (account.disabled) throw unauthorized('account disabled');
+  return { sub, role: account.role, allowedFeatures: account.allowedFeatures, account: true };
 }
 
-export function registerAuth(app: FastifyInstance, settings: AuthSettings) {
+/** Why a page-restricted caller may not use this route, or undefined when it may. */
+export function featureDenial(
+  allowed: readonly Feature[] | null,
+  policy: Exclude<RoutePolicy, { public: true }>,
+  url: string,
+  method: string,
+): string | undefined {
+  if (allowed === null || policy.selfService) return undefined;
+  const owns = policy.feature !== undefined && allowed.includes(policy.feature);
+  if (owns) return undefined;
+  const shared = method === 'GET' || method === 'HEAD' ? SHARED_OWNER_FEATURES[url] : undefined;
+  if (shared?.some((f) => allowed.includes(f))) return undefined;
+  if (policy.feature !== undefined) {
+    return `account not permitted to access this page (requires ${policy.feature})`;
+  }
+  return 'account not permitted to access this route (it belongs to no page, and this account is limited to specific pages)';
+}
+
+export function registerAuth(app: FastifyInstance, settings: AuthSettings, services: AuthServices) {
   app.decorateRequest('identity', undefined);
   app.decorateRequest('authorized', false);
 
@@ -62,7 +124,13 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings) {
       req.authorized = true;
       return;
     }
-    req.identity = authenticate(req, settings);
+    try {
+      req.identity = await authenticate(req, settings, services);
+    } catch (err) {
+      if (err instanceof ApiError)
+        req.log.info({ path: req.url.split('?', 1)[0], reason: err.message }, 'auth rejected');
+      throw err;
+    }
     if (!policy) return;
     if (ROLE_RANK[req.identity.role] < ROLE_RANK[policy.role]) {
       throw new ApiError(
@@ -70,6 +138,13 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings) {
         `${policy.role} role required (caller is ${req.identity.role})`,
       );
     }
+    const denied = featureDenial(
+      req.identity.allowedFeatures,
+      policy,
+      req.routeOptions.url ?? '',
+      req.method,
+    );
+    if (denied) throw new ApiError('KANADE_ERR_FORBIDDEN', denied);
     req.authorized = true;
   });
 

@@ -22,18 +22,35 @@ export const ERROR_CATALOGUE = {
   },
   KANADE_ERR_NOT_FOUND: { status: 404, summary: 'The resource or route does not exist.' },
   KANADE_ERR_METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not for this HTTP method.' },
+  KANADE_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    summary:
+      'The agent did not answer within the wait (offline, or still running); try again or raise the wait.',
+  },
   KANADE_ERR_CONFLICT: {
     status: 409,
     summary: 'The request conflicts with the current state; the message says which.',
+  },
+  KANADE_ERR_PRECONDITION_FAILED: {
+    status: 412,
+    summary: 'An `If-Match` precondition failed: the object changed since the caller read its ETag.',
   },
   KANADE_ERR_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body is larger than the route accepts.' },
   KANADE_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     summary: 'The Content-Type is not one the route accepts.',
   },
+  KANADE_ERR_RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    summary: 'The `Range` lies outside the object; `Content-Range: bytes */<size>` gives its size.',
+  },
   KANADE_ERR_UNPROCESSABLE: {
     status: 422,
     summary: 'The body is well-formed but a value is not acceptable.',
+  },
+  KANADE_ERR_DIGEST_MISMATCH: {
+    status: 422,
+    summary: 'An upload does not have the SHA-256 its `X-Kanade-Sha256` header says; nothing was stored.',
   },
   KANADE_ERR_RATE_LIMITED: {
     status: 429,

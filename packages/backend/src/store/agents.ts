@@ -2,6 +2,7 @@
 // the roster queries behind /api/agents. Sorting and paging happen in SQL on
 // indexed columns so the first page stays fast at 100,000 agents.
 import { ONLINE_THRESHOLD_MS, toRfc3339 } from '@kanade/wire';
+import { META_SORT_SQL, type MetaFilter, metaFilterSql } from './agent-meta.js';
 import type { Db } from './db.js';
 
 /** One heartbeat, normalised for the database (times in epoch ms, arrays as JSON text). */
@@ -71,10 +72,14 @@ export interface AgentFilter {
   /** Exact token in quarantined_versions. */
   quarantined?: string;
   status?: 'online' | 'offline';
+  /** `meta.<key>.<op>=` filters (ANDed). */
+  meta?: MetaFilter[];
 }
 
 export interface AgentListQuery extends AgentFilter {
   sort: AgentSort;
+  /** `sort=meta:<key>`: order by that agent_meta value instead of `sort`. */
+  metaSort?: string;
   dir: 'asc' | 'desc';
   limit: number;
   offset: number;
@@ -181,6 +186,11 @@ function whereClause(f: AgentFilter, now: number, withStatus: boolean): { sql: s
     parts.push("quarantined_versions LIKE ? ESCAPE '\\'");
     params.push(`%${JSON.stringify(f.quarantined).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   }
+  for (const m of f.meta ?? []) {
+    const c = metaFilterSql(m);
+    parts.push(c.sql);
+    params.push(...c.params);
+  }
   if (withStatus && f.status) {
     parts.push(
       f.status === 'online' ? 'last_heartbeat >= ?' : '(last_heartbeat IS NULL OR last_heartbeat < ?)',
@@ -203,6 +213,9 @@ export function createAgentStore(db: Db) {
   );
   const hostnames = db.prepare<[], { pc_id: string; hostname: string | null }>(
     'SELECT pc_id, hostname FROM agents',
+  );
+  const lastHeartbeats = db.prepare<[], { pc_id: string; last_heartbeat: number }>(
+    'SELECT pc_id, last_heartbeat FROM agents WHERE last_heartbeat IS NOT NULL',
   );
 
   return {
@@ -251,11 +264,13 @@ export function createAgentStore(db: Db) {
       const total = q.status === 'online' ? c.online : q.status === 'offline' ? c.all - c.online : c.all;
       const page = whereClause(q, q.now, true);
       const dir = q.dir === 'desc' ? 'DESC' : 'ASC';
+      const order = q.metaSort === undefined ? q.sort : META_SORT_SQL;
+      const orderParams = q.metaSort === undefined ? [] : [q.metaSort];
       const rows = db
         .prepare<unknown[], AgentDbRow>(
-          `SELECT * FROM agents ${page.sql} ORDER BY ${q.sort} ${dir}, pc_id ${dir} LIMIT ? OFFSET ?`,
+          `SELECT * FROM agents ${page.sql} ORDER BY ${order} ${dir}, pc_id ${dir} LIMIT ? OFFSET ?`,
         )
-        .all(...page.params, q.limit, q.offset);
+        .all(...page.params, ...orderParams, q.limit, q.offset);
       return { rows: rows.map((r) => toView(r, q.now)), total, online: c.online, offline: c.all - c.online };
     },
 
@@ -269,6 +284,11 @@ export function createAgentStore(db: Db) {
 
     hostnames(): Map<string, string | null> {
       return new Map(hostnames.all().map((r) => [r.pc_id, r.hostname]));
+    },
+
+    /** Every agent's last heartbeat (the watchdog's input). */
+    lastHeartbeats(): { pc_id: string; last_heartbeat: number }[] {
+      return lastHeartbeats.all();
     },
   };
 }

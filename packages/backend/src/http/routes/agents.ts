@@ -3,23 +3,28 @@
 import { toRfc3339 } from '@kanade/wire';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { rosterMetaQuery } from '../../services/agent-meta.js';
 import type { Services } from '../../services/index.js';
 import { AGENT_SORT_COLUMNS } from '../../store/agents.js';
 import { durationParam, intParam, pcIdParam, regexParam, timeParam } from '../params.js';
 import { viewer } from '../policy.js';
 import { AgentSchema, ErrorSchema, errorResponses, PerfPointSchema } from './schemas.js';
 
-const ListQuery = z.object({
-  q: regexParam.optional(),
-  user: regexParam.optional(),
-  version: regexParam.optional(),
-  quarantined: z.string().max(128).optional(),
-  status: z.enum(['online', 'offline']).optional(),
-  sort: z.enum(AGENT_SORT_COLUMNS).default('pc_id'),
-  dir: z.enum(['asc', 'desc']).default('asc'),
-  limit: intParam(1, 5000).default(100),
-  offset: intParam(0, 10_000_000).default(0),
-});
+const ListQuery = z
+  .object({
+    q: regexParam.optional(),
+    user: regexParam.optional(),
+    version: regexParam.optional(),
+    quarantined: z.string().max(128).optional(),
+    status: z.enum(['online', 'offline']).optional(),
+    sort: z
+      .union([z.enum(AGENT_SORT_COLUMNS), z.string().regex(/^meta:.{1,128}$/, 'a column name or meta:<key>')])
+      .default('pc_id'),
+    dir: z.enum(['asc', 'desc']).default('asc'),
+    limit: intParam(1, 5000).default(100),
+    offset: intParam(0, 10_000_000).default(0),
+  })
+  .loose();
 
 const PerfQuery = z.object({
   from: timeParam.optional(),
@@ -39,7 +44,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      const r = services.agents.list(req.query);
+      const r = services.agents.list({ ...req.query, ...rosterMetaQuery(req.query) });
       reply
         .header('x-total-count', r.total)
         .header('x-online-count', r.online)

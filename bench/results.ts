@@ -1,0 +1,277 @@
+// `npm run bench -- results [--agents 100000] [--burst 60000] [--run-ms 2000] [--only fleet|burst]`
+//
+// (a) fleet: nats-server, the built backend and the simulator answering
+//     commands for --agents virtual agents; one exec of a job to all of them,
+//     timed from the last result stored in RESULTS (the stream's last_ts)
+//     until the execution's counters account for every result (target: 10 s).
+// (b) burst: --burst ExecResults are published into RESULTS before the
+//     backend starts; the backend's results projector drains them (timed from
+//     its "durable projector started" log line to the last row). Then, on a
+//     fresh database and a new durable over the same messages, upstream's
+//     shape: pull ONE message, apply it in its own transaction with the same
+//     store function, ack, next. The ratio of the two rates is the gain of
+//     batching (targets: >= 50,000 results/s and >= 10x).
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import Database from 'better-sqlite3';
+import { bootstrapJetStream } from '../packages/backend/src/nats/bootstrap.js';
+import { applyResults, decodeResult } from '../packages/backend/src/projectors/results.js';
+import { createStore, openDb } from '../packages/backend/src/store/index.js';
+import { createSimulator } from '../packages/sim/src/index.js';
+import { startBackend, type TestBackend } from '../test-support/backend.js';
+import { startNats } from '../test-support/nats-server.js';
+import { arg, cpuSeconds, round, sleep } from './lib.js';
+
+const JOB = {
+  id: 'bench-echo',
+  version: '1.0.0',
+  execute: { shell: 'sh', script: 'echo bench', timeout: '5m' },
+};
+
+function log(line: string) {
+  process.stderr.write(`[results] ${line}\n`);
+}
+
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => T | undefined | Promise<T | undefined>,
+  everyMs = 20,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+async function post(be: TestBackend, path: string, body: unknown) {
+  const r = await be.fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`POST ${path}: HTTP ${r.status} ${await r.text()}`);
+  return r.json() as Promise<Record<string, unknown>>;
+}
+
+async function fleet(agents: number, runMs: number) {
+  const nats = await startNats();
+  const be = await startBackend({ natsUrl: nats.url, env: { KANADE_TELEMETRY_FLUSH_MS: '1000' } });
+  const sim = createSimulator({
+    natsUrl: nats.url,
+    agents,
+    heartbeatMs: 30_000,
+    hostPerfMs: 3_600_000,
+    commands: { runMs },
+  });
+  const nc = await connect({ servers: nats.url });
+  const reader = new Database(join(be.dataDir, 'kanade.db'), { readonly: true });
+  try {
+    await sim.start();
+    log(`waiting for ${agents} agents to be online...`);
+    await waitFor(
+      'every agent online',
+      120_000,
+      async () => {
+        const r = await be.fetch('/api/agents?limit=1');
+        return Number(r.headers.get('x-online-count')) >= agents ? true : undefined;
+      },
+      500,
+    );
+    await post(be, '/api/jobs', JOB);
+    const jsm = await jetstreamManager(nc);
+    const before = (await jsm.streams.info('RESULTS')).state.messages;
+    const cpu0 = cpuSeconds(be.proc.pid!);
+    const execAt = Date.now();
+    const ex = await post(be, `/api/exec/${JOB.id}`, { target: { all: true } });
+    if (ex.target_count !== agents) throw new Error(`target_count ${ex.target_count}, expected ${agents}`);
+    const counted = reader.prepare<[string], { n: number }>(
+      'SELECT success_count + failure_count AS n FROM executions WHERE exec_id = ?',
+    );
+    let lastStoredAt: number | undefined;
+    let projectedAt: number | undefined;
+    await waitFor('every result projected', 300_000, async () => {
+      if (lastStoredAt === undefined) {
+        const info = await jsm.streams.info('RESULTS');
+        if (info.state.messages - before >= agents) lastStoredAt = Date.parse(info.state.last_ts);
+      }
+      if ((counted.get(String(ex.exec_id))?.n ?? 0) >= agents) projectedAt ??= Date.now();
+      return lastStoredAt !== undefined && projectedAt !== undefined ? true : undefined;
+    });
+    const lag = (projectedAt! - lastStoredAt!) / 1000;
+    log(
+      `last result stored ${round((lastStoredAt! - execAt) / 1000, 2)} s after exec; projected ${round(lag, 2)} s later`,
+    );
+    return {
+      agents,
+      run_ms: runMs,
+      exec_to_last_result_s: round((lastStoredAt! - execAt) / 1000, 2),
+      last_result_to_projected_s: round(Math.max(0, lag), 2),
+      exec_to_projected_s: round((projectedAt! - execAt) / 1000, 2),
+      backend_cpu_seconds: round(cpuSeconds(be.proc.pid!) - cpu0, 1),
+      target_s: 10,
+    };
+  } finally {
+    reader.close();
+    await sim.stop();
+    await nc.close();
+    await be.kill();
+    rmSync(be.dataDir, { recursive: true, force: true });
+    await nats.stop();
+  }
+}
+
+/** A fresh database with the execution the burst's results belong to. */
+function freshDb(dir: string, execId: string, target: number) {
+  const db = openDb(join(dir, 'kanade.db'));
+  const store = createStore(db);
+  store.executions.insert({
+    exec_id: execId,
+    job_id: JOB.id,
+    version: JOB.version,
+    initiated_by: 'bench',
+    initiated_at: Date.now(),
+    target_count: target,
+    request_id: execId,
+    abort_on_failure_pct: null,
+  });
+  return { db, store };
+}
+
+async function publishBurst(nc: NatsConnection, n: number, execId: string) {
+  const js = jetstream(nc);
+  const at = new Date().toISOString();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    const pc = `bench-${String(i).padStart(6, '0')}`;
+    const body = {
+      result_id: randomUUID(),
+      request_id: execId,
+      exec_id: execId,
+      pc_id: pc,
+      exit_code: i % 20 === 0 ? 1 : 0,
+      stdout: `bench output of ${pc}\n`,
+      stderr: '',
+      started_at: at,
+      finished_at: at,
+      manifest_id: JOB.id,
+    };
+    pending.push(js.publish(`results.${execId}`, JSON.stringify(body)));
+    if (pending.length >= 2000) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+}
+
+async function oneAtATime(nc: NatsConnection, n: number, execId: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'kanade-bench-1x1-'));
+  const { db, store } = freshDb(dir, execId, n);
+  try {
+    const jsm = await jetstreamManager(nc);
+    const durable = 'bench_one_at_a_time';
+    await jsm.consumers.add('RESULTS', {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const consumer = await jetstream(nc).consumers.get('RESULTS', durable);
+    const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM execution_results');
+    const started = performance.now();
+    for (let i = 0; i < n; i++) {
+      const m = await consumer.next({ expires: 5000 });
+      if (!m) throw new Error(`the stream ran dry after ${i} messages`);
+      const row = decodeResult(m.json(), Math.floor(Number(m.timestampNanos) / 1e6));
+      if ('invalid' in row) throw new Error(`invalid bench message: ${row.invalid}`);
+      store.tx(() => applyResults(store, [row]));
+      m.ack();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (count.get()!.n !== n) throw new Error(`one-at-a-time stored ${count.get()!.n} of ${n}`);
+    await jsm.consumers.delete('RESULTS', durable);
+    return { seconds, per_sec: n / seconds };
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function burst(n: number) {
+  const nats = await startNats();
+  const nc = await connect({ servers: nats.url });
+  const execId = randomUUID();
+  const dataDir = mkdtempSync(join(tmpdir(), 'kanade-bench-burst-'));
+  let be: TestBackend | undefined;
+  try {
+    await bootstrapJetStream(nc);
+    freshDb(dataDir, execId, n).db.close();
+    log(`publishing ${n} results into RESULTS...`);
+    await publishBurst(nc, n, execId);
+
+    log('starting the backend to drain them...');
+    be = await startBackend({ natsUrl: nats.url, dataDir });
+    const reader = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+    const count = reader.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM execution_results');
+    const cpu0 = cpuSeconds(be.proc.pid!);
+    await waitFor(`${n} rows`, 120_000, () => (count.get()!.n >= n ? true : undefined), 5);
+    const doneAt = Date.now();
+    const cpu = cpuSeconds(be.proc.pid!) - cpu0;
+    reader.close();
+    const startLine = be.logs.find(
+      (l) => l.includes('"durable projector started"') && l.includes('"projector":"results"'),
+    );
+    if (!startLine) throw new Error('no "durable projector started" line for the results projector');
+    const seconds = (doneAt - (JSON.parse(startLine) as { time: number }).time) / 1000;
+    const batched = { seconds, per_sec: n / seconds };
+    const counters = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+    const c = counters
+      .prepare<[string], { s: number; f: number }>(
+        'SELECT success_count AS s, failure_count AS f FROM executions WHERE exec_id = ?',
+      )
+      .get(execId)!;
+    counters.close();
+    if (c.s + c.f !== n) throw new Error(`counters ${c.s}+${c.f} != ${n}`);
+    await be.kill();
+    be = undefined;
+
+    log(`batched drain ${round(batched.per_sec, 0)} results/s; now one at a time...`);
+    const single = await oneAtATime(nc, n, execId);
+    log(`one at a time ${round(single.per_sec, 0)} results/s`);
+    return {
+      results: n,
+      batched: {
+        seconds: round(batched.seconds, 2),
+        results_per_sec: round(batched.per_sec, 0),
+        backend_cpu_seconds: round(cpu, 2),
+      },
+      one_at_a_time: { seconds: round(single.seconds, 2), results_per_sec: round(single.per_sec, 0) },
+      ratio: round(batched.per_sec / single.per_sec, 1),
+      targets: { results_per_sec: 50_000, ratio: 10 },
+    };
+  } finally {
+    await be?.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+    await nc.close();
+    await nats.stop();
+  }
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const agents = Number(arg(args, 'agents', '100000'));
+  const n = Number(arg(args, 'burst', '60000'));
+  const runMs = Number(arg(args, 'run-ms', '2000'));
+  const only = arg(args, 'only', '');
+  if (!Number.isInteger(agents) || agents <= 0) throw new Error('--agents must be a positive integer');
+  if (!Number.isInteger(n) || n <= 0) throw new Error('--burst must be a positive integer');
+  // The machine is shared: the load average says how much of its two cores the run really had.
+  const out: Record<string, unknown> = { load_average_before: round(loadavg()[0]!, 2) };
+  if (only !== 'fleet') out.burst = await burst(n);
+  if (only !== 'burst') out.fleet = await fleet(agents, runMs);
+  out.load_average_after = round(loadavg()[0]!, 2);
+  return out;
+}

@@ -1,0 +1,272 @@
+// Exec: fan a catalog job out to its target (upstream `exec_manifest`), for
+// operators (POST /api/exec) and the scheduler alike.
+//
+// Order matters and differs from upstream in one place:
+// 1. resolve the target (target_count = PCs expected to answer, floor 1) and
+//    the script source; a controller-tier job is confined to the configured
+//    controller_group (422 when it is unset or has no alive member);
+// 2. pin script_current[id] = version before any publish (upstream #258);
+// 3. insert the executions row and the rollout's waves in one transaction
+//    BEFORE publishing (upstream inserts after), so a result from a fast
+//    agent always finds its execution; a publish failure removes them again;
+// 4. publish one Command, shared request_id, to every subject (JetStream
+//    publish: the ack says the EXEC stream holds it for agents that are
+//    offline); delayed waves are left to the wave dispatcher;
+// 5. audit `exec`.
+import { randomUUID } from 'node:crypto';
+import {
+  type Command,
+  durationSecs,
+  type FanoutPlan,
+  KV,
+  OBJ,
+  parseDuration,
+  parseRfc3339,
+  subject,
+  type Target,
+  toRfc3339,
+} from '@kanade/wire';
+import { jetstream } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { ApiError, notFound } from '../http/errors.js';
+import type { Store } from '../store/index.js';
+import type { WaveRow } from '../store/waves.js';
+import type { AuditService, Caller } from './audit.js';
+import type { JobService, StoredManifest } from './jobs.js';
+import type { KvAccess } from './kv.js';
+import type { ServerSettingsService } from './server-settings.js';
+import type { TargetResolver } from './targets.js';
+import type { WaveDispatcher } from './waves.js';
+
+export interface ExecResponse {
+  exec_id: string;
+  job_id: string;
+  version: string;
+  target_count: number;
+  subjects: string[];
+}
+
+export interface ExecDeps {
+  store: Store;
+  nc: NatsConnection;
+  log: Logger;
+  audit: AuditService;
+  jobs: JobService;
+  kv: KvAccess;
+  targets: TargetResolver;
+  settings: ServerSettingsService;
+  waves: WaveDispatcher;
+  now: () => number;
+}
+
+/** The object store reports `SHA-256=<base64url>`; Commands carry lowercase hex (upstream). */
+function digestHex(digest: string): string {
+  const b64 = digest.replace(/^SHA-256=/i, '');
+  return Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('hex');
+}
+
+export function createExecService(deps: ExecDeps) {
+  const { store, nc, log } = deps;
+  const js = jetstream(nc);
+  const encoder = new TextEncoder();
+
+  async function scriptSource(
+    m: StoredManifest,
+  ): Promise<Pick<Command, 'script' | 'script_object' | 'script_object_sha256'>> {
+    if (m.execute.script) return { script: m.execute.script };
+    const key = m.execute.script_object;
+    if (!key)
+      throw new ApiError(
+        'KANADE_ERR_UNPROCESSABLE',
+        `job ${m.id} has neither execute.script nor execute.script_object`,
+      );
+    let info: Awaited<ReturnType<Awaited<ReturnType<Objm['open']>>['info']>>;
+    try {
+      info = await (await new Objm(nc).open(OBJ.SCRIPTS)).info(key);
+    } catch (err) {
+      throw new ApiError(
+        'KANADE_ERR_UNAVAILABLE',
+        `object store ${OBJ.SCRIPTS} is not available: ${(err as Error).message}`,
+      );
+    }
+    if (!info || info.deleted)
+      throw notFound(`script_object ${key} is not in the ${OBJ.SCRIPTS} object store`);
+    return { script: '', script_object: key, script_object_sha256: digestHex(info.digest) };
+  }
+
+  /** A controller-tier job runs only on alive members of the configured controller_group. */
+  async function confineToControllers(m: StoredManifest, plan: FanoutPlan): Promise<FanoutPlan> {
+    if (m.tier !== 'controller' && !m.feed?.length) return plan;
+    if (plan.rollout) {
+      throw new ApiError('KANADE_ERR_UNPROCESSABLE', 'a tier: controller job cannot use rollout waves');
+    }
+    const group = (await deps.settings.get()).controller_group;
+    if (!group) {
+      throw new ApiError(
+        'KANADE_ERR_UNPROCESSABLE',
+        'tier: controller but no controller_group is configured in the server settings; refusing to dispatch',
+      );
+    }
+    const members = (await deps.targets.groupMembers([group])).get(group) ?? new Set<string>();
+    const requested = plan.target.all ? members : await deps.targets.expected(plan.target);
+    const pcs = [...requested].filter((pc) => members.has(pc)).sort();
+    if (pcs.length === 0) {
+      throw new ApiError(
+        'KANADE_ERR_UNPROCESSABLE',
+        `no alive member of controller_group ${group} matches this target`,
+      );
+    }
+    return { ...plan, target: { all: false, groups: [], pcs } };
+  }
+
+  function command(
+    m: StoredManifest,
+    plan: FanoutPlan,
+    ids: { exec_id: string; request_id: string },
+    src: Pick<Command, 'script' | 'script_object' | 'script_object_sha256'>,
+  ): Command {
+    const cmd: Command = {
+      id: m.id,
+      version: m.version,
+      request_id: ids.request_id,
+      exec_id: ids.exec_id,
+      shell: m.execute.shell,
+      ...src,
+      timeout_secs: durationSecs(m.execute.timeout),
+      run_as: m.execute.run_as,
+      staleness: m.staleness,
+    };
+    if (plan.jitter) cmd.jitter_secs = durationSecs(plan.jitter);
+    if (m.execute.cwd) cmd.cwd = m.execute.cwd;
+    if (plan.deadline_at) cmd.deadline_at = toRfc3339(parseRfc3339(plan.deadline_at));
+    if (m.emit) cmd.emit = m.emit;
+    if (m.check) cmd.check = m.check;
+    if (m.collect) cmd.collect = m.collect;
+    if (m.finalize) {
+      const f = m.finalize;
+      cmd.finalize = {
+        shell: f.shell,
+        script: f.script,
+        timeout_secs: durationSecs(f.timeout),
+        run_as: f.run_as,
+        ...(f.cwd ? { cwd: f.cwd } : {}),
+        on_each_bundle: f.on_each_bundle,
+      };
+    }
+    if (m.execute.bypass_local_limit) cmd.bypass_local_limit = true;
+    return cmd;
+  }
+
+  async function publish(subj: string, payload: Uint8Array): Promise<void> {
+    try {
+      await js.publish(subj, payload);
+    } catch (err) {
+      throw new ApiError('KANADE_ERR_BROKER', `publish to ${subj} failed: ${(err as Error).message}`);
+    }
+  }
+
+  return {
+    async exec(jobId: string, requested: FanoutPlan, actor: string, caller?: Caller): Promise<ExecResponse> {
+      const m = await deps.jobs.get(jobId);
+      if (!m) throw notFound(`job ${jobId} is not in the catalog; create it first (POST /api/jobs)`);
+      const plan = await confineToControllers(m, requested);
+      const src = await scriptSource(m);
+      const ids = { exec_id: randomUUID(), request_id: randomUUID() };
+      const payload = encoder.encode(JSON.stringify(command(m, plan, ids, src)));
+      const initiatedAt = deps.now();
+
+      // Who is expected to answer, and (for a rollout) which wave each PC first belongs to.
+      const waves: WaveRow[] = [];
+      let expected: Set<string>;
+      if (plan.rollout) {
+        const members = await deps.targets.groupMembers(plan.rollout.waves.map((w) => w.group));
+        expected = new Set();
+        plan.rollout.waves.forEach((w, idx) => {
+          const before = expected.size;
+          for (const pc of members.get(w.group) ?? []) expected.add(pc);
+          const delayMs = parseDuration(w.delay) ?? 0;
+          waves.push({
+            exec_id: ids.exec_id,
+            idx,
+            group_name: w.group,
+            subject: subject.commandsGroup(w.group),
+            delay_ms: delayMs,
+            due_at: initiatedAt + delayMs,
+            target_count: expected.size - before,
+            status: delayMs === 0 ? 'published' : 'scheduled',
+            published_at: delayMs === 0 ? initiatedAt : null,
+            command: new TextDecoder().decode(payload),
+          });
+        });
+      } else {
+        expected = await deps.targets.expected(plan.target);
+      }
+      const targetCount = Math.max(1, expected.size);
+      const subjects = plan.rollout ? waves.map((w) => w.subject) : plainSubjects(plan.target);
+
+      await (await deps.kv.bucket(KV.SCRIPT_CURRENT)).put(m.id, encoder.encode(m.version));
+      store.tx(() => {
+        store.executions.insert({
+          exec_id: ids.exec_id,
+          job_id: m.id,
+          version: m.version,
+          initiated_by: actor,
+          initiated_at: initiatedAt,
+          target_count: targetCount,
+          request_id: ids.request_id,
+          abort_on_failure_pct: plan.rollout?.abort_on_failure_pct ?? null,
+        });
+        store.waves.insert(waves);
+      });
+      const now = plan.rollout
+        ? waves.filter((w) => w.status === 'published').map((w) => w.subject)
+        : subjects;
+      try {
+        for (const subj of now) await publish(subj, payload);
+      } catch (err) {
+        store.tx(() => {
+          store.waves.removeForExecution(ids.exec_id);
+          store.executions.remove(ids.exec_id);
+        });
+        throw err;
+      }
+      if (waves.some((w) => w.status === 'scheduled')) deps.waves.poke();
+      log.info(
+        {
+          exec_id: ids.exec_id,
+          job_id: m.id,
+          version: m.version,
+          actor,
+          target_count: targetCount,
+          subjects,
+        },
+        'execution published',
+      );
+      await deps.audit.record({
+        actor,
+        action: 'exec',
+        target: m.id,
+        payload: {
+          exec_id: ids.exec_id,
+          version: m.version,
+          target_count: targetCount,
+          subjects,
+          wave_mode: Boolean(plan.rollout),
+        },
+        ...(caller ? { caller } : {}),
+      });
+      return { exec_id: ids.exec_id, job_id: m.id, version: m.version, target_count: targetCount, subjects };
+    },
+  };
+}
+export type ExecService = ReturnType<typeof createExecService>;
+
+function plainSubjects(t: Target): string[] {
+  return [
+    ...(t.all ? [subject.commandsAll()] : []),
+    ...t.groups.map((g) => subject.commandsGroup(g)),
+    ...t.pcs.map((pc) => subject.commandsPc(pc)),
+  ];
+}

@@ -1,0 +1,71 @@
+// Login sessions as HS256 JWTs with `aud=kanade`, as upstream mints them:
+// `{sub, roles, aud, iat, exp}`. A token proves only who signed in and until
+// when; the role, the disabled flag and the page allow-list are re-read from
+// the users table on every request (http/auth.ts), so a token never carries
+// authority the database has since withdrawn. Verification accepts HS256
+// only (no `none`, no algorithm confusion) and requires `sub` and `exp`.
+import { randomBytes } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Role } from '../store/users.js';
+
+export const JWT_AUDIENCE = 'kanade';
+/** Clock skew tolerated between the backend replicas that verify a token. */
+const CLOCK_TOLERANCE_S = 30;
+
+export interface Session {
+  token: string;
+  /** epoch seconds, as in the JWT */
+  exp: number;
+}
+
+export class InvalidToken extends Error {}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'token expired';
+  if (err instanceof errors.JWTClaimValidationFailed) return `claim ${err.claim} rejected`;
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  return 'malformed token';
+}
+
+/**
+ * `secret` is KANADE_JWT_SECRET or the generated <data dir>/jwt-secret
+ * (server.ts). Without one (services built by tools and tests) a random
+ * per-process key is used, so tokens simply do not outlive the process.
+ */
+export function createSessionService(secret: string | undefined, now: () => number = Date.now) {
+  const key = secret ? new TextEncoder().encode(secret) : randomBytes(32);
+  return {
+    async mint(username: string, role: Role, ttlHours: number): Promise<Session> {
+      const iat = Math.floor(now() / 1000);
+      const exp = iat + Math.round(ttlHours * 3600);
+      const token = await new SignJWT({ roles: [role] })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(username)
+        .setAudience(JWT_AUDIENCE)
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(key);
+      return { token, exp };
+    },
+    /** The token's subject; throws InvalidToken with a short reason. */
+    async verify(token: string): Promise<string> {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: ['HS256'],
+          audience: JWT_AUDIENCE,
+          requiredClaims: ['sub', 'exp'],
+          clockTolerance: CLOCK_TOLERANCE_S,
+          currentDate: new Date(now()),
+        });
+        if (typeof payload.sub !== 'string' || payload.sub === '')
+          throw new InvalidToken('claim sub rejected');
+        return payload.sub;
+      } catch (err) {
+        if (err instanceof InvalidToken) throw err;
+        throw new InvalidToken(reasonOf(err));
+      }
+    },
+  };
+}
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -1,0 +1,185 @@
+// The sweeper against a real SQLite file: pending executions expire after an
+// hour, orphaned in-flight results are reaped (past expires_at, or 24 h after
+// they started without one) and settle their execution once, a late real
+// result repairs a reaped row without counting twice, retention deletes at
+// most 10 batches of 10,000 rows per table per sweep, and the built backend
+// runs the sweeper on KANADE_SWEEP_INTERVAL_MS.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, removeDir, startBackend } from '../../../test-support/backend.js';
+import { startNats, type TestNats } from '../../../test-support/nats-server.js';
+import { applyResults } from '../src/projectors/results.js';
+import { createStore, openDb, type Store } from '../src/store/index.js';
+import { REAPED_EXIT_CODE } from '../src/store/results.js';
+import { BATCH_ROWS, MAX_BATCHES, sweep } from '../src/sweeper/sweep.js';
+
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
+const NOW = Date.UTC(2026, 5, 1, 12);
+
+let dir: string;
+let store: Store;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kanade-sweep-'));
+  store = createStore(openDb(join(dir, 'kanade.db')));
+});
+afterAll(() => {
+  store?.db.close();
+  removeDir(dir);
+});
+
+function execution(id: string, initiatedAt: number, target = 2) {
+  store.executions.insert({
+    exec_id: id,
+    job_id: 'j',
+    version: '1',
+    initiated_by: 'operator',
+    initiated_at: initiatedAt,
+    target_count: target,
+    request_id: `req-${id}`,
+    abort_on_failure_pct: null,
+  });
+}
+
+function inFlight(execId: string, resultId: string, startedAt: number, expiresAt: number | null) {
+  store.results.insertInFlight([
+    {
+      result_id: resultId,
+      request_id: `req-${execId}`,
+      exec_id: execId,
+      pc_id: `pc-${resultId}`,
+      started_at: startedAt,
+      recorded_at: startedAt,
+      job_id: 'j',
+      version: '1',
+      expires_at: expiresAt,
+    },
+  ]);
+}
+
+const row = (id: string) =>
+  store.db
+    .prepare(
+      'SELECT exit_code, reaped, finished_at, stderr, stdout FROM execution_results WHERE result_id = ?',
+    )
+    .get(id) as
+    | { exit_code: number | null; reaped: number; finished_at: number | null; stderr: string; stdout: string }
+    | undefined;
+
+describe('sweep', () => {
+  it('expires executions pending for more than an hour, strictly', async () => {
+    execution('old', NOW - HOUR - 1);
+    execution('edge', NOW - HOUR);
+    const r = await sweep(store, NOW);
+    expect(r.expired).toBe(1);
+    expect(store.executions.get('old')!.status).toBe('expired');
+    expect(store.executions.get('edge')!.status).toBe('pending');
+  });
+
+  it('reaps orphans past expires_at or 24 h old, settles the execution once, and lets a late result repair it', async () => {
+    execution('e1', NOW - 2 * HOUR);
+    inFlight('e1', 'r-expired', NOW - 2 * HOUR, NOW - 1);
+    inFlight('e1', 'r-fallback', NOW - DAY - 1, null);
+    inFlight('e1', 'r-young', NOW - DAY + 1, null);
+    inFlight('e1', 'r-edge', NOW - HOUR, NOW);
+    const r = await sweep(store, NOW);
+    expect(r.reaped).toBe(2);
+    expect(row('r-expired')).toMatchObject({ exit_code: REAPED_EXIT_CODE, reaped: 1, finished_at: NOW });
+    expect(row('r-expired')!.stderr).toMatch(/reaped/);
+    expect(row('r-young')!.finished_at).toBeNull();
+    expect(row('r-edge')!.finished_at).toBeNull();
+    expect(store.executions.get('e1')).toMatchObject({
+      success_count: 0,
+      failure_count: 2,
+      status: 'completed',
+    });
+
+    // A second sweep finds nothing more to reap and counts nothing again.
+    expect((await sweep(store, NOW)).reaped).toBe(0);
+    expect(store.executions.get('e1')).toMatchObject({ failure_count: 2 });
+
+    // The real result arrives late: the row is repaired, success replaces the reaper's failure.
+    const late = {
+      result_id: 'r-expired',
+      request_id: 'req-e1',
+      exec_id: 'e1',
+      parent_result_id: null,
+      pc_id: 'pc-r-expired',
+      exit_code: 0,
+      skipped: 0,
+      stdout: 'done',
+      stderr: '',
+      started_at: NOW - 2 * HOUR,
+      finished_at: NOW + 1000,
+      job_id: 'j',
+      recorded_at: NOW + 1000,
+    };
+    expect(store.tx(() => applyResults(store, [late]))).toBe(1);
+    expect(row('r-expired')).toMatchObject({ exit_code: 0, reaped: 0, stdout: 'done', stderr: '' });
+    expect(store.executions.get('e1')).toMatchObject({ success_count: 1, failure_count: 1 });
+    // Redelivered: nothing changes.
+    expect(store.tx(() => applyResults(store, [late]))).toBe(0);
+    expect(store.executions.get('e1')).toMatchObject({ success_count: 1, failure_count: 1 });
+  });
+
+  it('deletes at most 10 batches of 10,000 per table per sweep, oldest-eligible only', async () => {
+    const total = BATCH_ROWS * MAX_BATCHES + 5000;
+    const old = NOW - 91 * DAY;
+    const insert = store.db.prepare(
+      `INSERT INTO execution_results (result_id, request_id, pc_id, started_at, recorded_at, finished_at, exit_code)
+       VALUES (?, 'q', 'pc', ?, ?, ?, 0)`,
+    );
+    store.tx(() => {
+      for (let i = 0; i < total; i++) insert.run(`old-${i}`, old, old, old);
+      insert.run('recent', NOW - 89 * DAY, NOW - 89 * DAY, NOW - 89 * DAY);
+    });
+    const count = () =>
+      (
+        store.db
+          .prepare("SELECT COUNT(*) AS n FROM execution_results WHERE result_id LIKE 'old-%'")
+          .get() as { n: number }
+      ).n;
+    const first = await sweep(store, NOW);
+    expect(first.deleted.execution_results).toBe(BATCH_ROWS * MAX_BATCHES);
+    expect(count()).toBe(5000);
+    const second = await sweep(store, NOW);
+    expect(second.deleted.execution_results).toBe(5000);
+    expect(count()).toBe(0);
+    expect(row('recent')).toBeDefined();
+  });
+});
+
+describe('sweeper in the backend', () => {
+  let nats: TestNats;
+  beforeAll(async () => {
+    nats = await startNats();
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it('runs on KANADE_SWEEP_INTERVAL_MS', async () => {
+    const be = await startBackend({ natsUrl: nats.url, env: { KANADE_SWEEP_INTERVAL_MS: '300' } });
+    try {
+      const db = new Database(join(be.dataDir, 'kanade.db'));
+      db.prepare(
+        `INSERT INTO executions (exec_id, job_id, version, initiated_by, initiated_at, target_count, status)
+         VALUES ('stale', 'j', '1', 'operator', ?, 1, 'pending')`,
+      ).run(Date.now() - 2 * HOUR);
+      db.close();
+      await eventually(
+        async () =>
+          ((await be.json('/api/executions/stale')) as { execution: { status: string } }).execution.status ===
+          'expired',
+        10_000,
+        'expired by the sweeper',
+      );
+    } finally {
+      await be.kill();
+      removeDir(be.dataDir);
+    }
+  });
+});
