@@ -103,6 +103,19 @@ export function createApi(o: { baseUrl: string; token: string | undefined; versi
     patch: <T>(path: string, json: unknown) => request<T>('PATCH', path, { json }),
     delete: <T>(path: string, query?: Query) => request<T>('DELETE', path, { query }),
 
+    /** Whether `path` answers HEAD with 200 (an object that is already stored). */
+    async exists(path: string): Promise<boolean> {
+      let res: Response;
+      try {
+        res = await fetch(urlOf(o.baseUrl, path), { method: 'HEAD', headers: baseHeaders() });
+      } catch (err) {
+        throw unreachable(o.baseUrl, err);
+      }
+      if (res.status === 404 || res.status === 405) return false;
+      if (!res.ok) throw errorOf(res.status, '', o.baseUrl);
+      return true;
+    },
+
     /** GET a streamed body (downloads); the caller reads `body`. */
     stream: (path: string, query?: Query) => send('GET', path, { query, headers: { accept: '*/*' } }),
 

@@ -47,6 +47,13 @@ export async function uploadFile<T>(
       EXIT.REFUSED,
       `${file} is ${size} bytes; a ${o.what} may be at most ${o.maxBytes} (${formatBytes(o.maxBytes)})`,
     );
+  // Ask first: once a large body is streaming, the server's early 409 arrives as a closed connection.
+  if (await ctx.api.exists(path))
+    throw new CliError(
+      EXIT.REFUSED,
+      `${path} already exists`,
+      'delete it first or upload under a new version',
+    );
   const { sha256 } = await hashFile(ctx, file);
   const bar = ctx.progress.bar('uploading', size, { bytes: true });
   const r = await ctx.api.upload<T>(path, file, {
