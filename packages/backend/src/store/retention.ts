@@ -18,7 +18,7 @@ export interface RetentionRule {
 }
 
 export const RETENTION_RULES: readonly RetentionRule[] = [
-  { table: 'execution_results', key: ['result_id'], column: 'recorded_at', maxAgeMs: 90 * DAY_MS },
+  { table: 'execution_results', key: ['result_id'], column: 'started_at', maxAgeMs: 90 * DAY_MS },
   { table: 'exec_waves', key: ['exec_id', 'idx'], column: 'due_at', maxAgeMs: 90 * DAY_MS },
   { table: 'executions', key: ['exec_id'], column: 'initiated_at', maxAgeMs: 90 * DAY_MS },
   { table: 'host_perf_samples', key: ['pc_id', 'at'], column: 'at', maxAgeMs: 30 * DAY_MS },
