@@ -206,7 +206,11 @@ describe('schedules API', () => {
 describe('firing', () => {
   it('a per_target schedule fires repeatedly: executions, results from every agent, audited as scheduler', async () => {
     const start = Date.now();
-    await createSchedule(pulse('pulse', 'tick'));
+    const firstCommand = nc.subscribe('commands.all', { max: 1 });
+    await createSchedule({ ...pulse('pulse', 'tick'), on_failure: { retry: { max: 2, backoff: '5s' } } });
+    // on_failure.retry travels to the agents in the Command, as upstream's exec_manifest sends it.
+    for await (const m of firstCommand)
+      expect(m.json<{ retry: unknown }>().retry).toEqual({ max: 2, backoff_secs: 5 });
     const done = await eventually(
       async () => {
         const f = fires('tick', start).filter((e) => e.status === 'completed');

@@ -346,7 +346,16 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   ): Promise<string | undefined> {
     const s = reg.schedule;
     try {
-      const r = await deps.exec.exec(s.job_id, plan, 'scheduler');
+      const retry = s.on_failure?.retry;
+      const r = await deps.exec.exec(
+        s.job_id,
+        plan,
+        'scheduler',
+        undefined,
+        retry
+          ? { max: retry.max, backoff_secs: Math.round((parseDuration(retry.backoff) ?? 0) / 1000) }
+          : undefined,
+      );
       log.info(
         {
           schedule_id: s.id,

@@ -126,6 +126,7 @@ export function createExecService(deps: ExecDeps) {
     plan: FanoutPlan,
     ids: { exec_id: string; request_id: string },
     src: Pick<Command, 'script' | 'script_object' | 'script_object_sha256'>,
+    retry: Command['retry'],
   ): Command {
     const cmd: Command = {
       id: m.id,
@@ -139,6 +140,7 @@ export function createExecService(deps: ExecDeps) {
       staleness: m.staleness,
     };
     if (plan.jitter) cmd.jitter_secs = durationSecs(plan.jitter);
+    if (retry) cmd.retry = retry;
     if (m.execute.cwd) cmd.cwd = m.execute.cwd;
     if (plan.deadline_at) cmd.deadline_at = toRfc3339(parseRfc3339(plan.deadline_at));
     if (m.emit) cmd.emit = m.emit;
@@ -168,13 +170,20 @@ export function createExecService(deps: ExecDeps) {
   }
 
   return {
-    async exec(jobId: string, requested: FanoutPlan, actor: string, caller?: Caller): Promise<ExecResponse> {
+    /** `retry` is a schedule's on_failure.retry, forwarded to agents in the Command (upstream's exec_manifest). */
+    async exec(
+      jobId: string,
+      requested: FanoutPlan,
+      actor: string,
+      caller?: Caller,
+      retry?: Command['retry'],
+    ): Promise<ExecResponse> {
       const m = await deps.jobs.get(jobId);
       if (!m) throw notFound(`job ${jobId} is not in the catalog; create it first (POST /api/jobs)`);
       const plan = await confineToControllers(m, requested);
       const src = await scriptSource(m);
       const ids = { exec_id: randomUUID(), request_id: randomUUID() };
-      const payload = encoder.encode(JSON.stringify(command(m, plan, ids, src)));
+      const payload = encoder.encode(JSON.stringify(command(m, plan, ids, src, retry)));
       const initiatedAt = deps.now();
 
       // Who is expected to answer, and (for a rollout) which wave each PC first belongs to.
