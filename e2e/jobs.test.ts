@@ -188,7 +188,7 @@ describe('jobs in Chromium', () => {
     await screenshot(page, 'schedules');
 
     await row.getByRole('button', { name: 'e2e-sched-lab' }).click();
-    await page.getByTestId('schedule-drawer').getByText('sim-000001').waitFor();
+    await page.getByTestId('schedule-drawer').getByRole('link', { name: 'sim-000001' }).waitFor();
     await screenshot(page, 'schedule-drawer');
     await page.getByTestId('schedule-drawer').getByRole('button', { name: 'Close' }).first().click();
 
