@@ -1,9 +1,12 @@
 // kanade-backend: load the config, start everything, stop cleanly on
 // SIGINT/SIGTERM (buffered telemetry is flushed, the child broker and the
 // local agent are stopped, exit 0). A second signal forces exit.
+// `kanade-backend wipe-projector` deletes the database but the accounts and
+// exits (wipe.ts); the next start rebuilds the projections from the streams.
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startBackend } from './server.js';
+import { wipeProjector } from './wipe.js';
 
 export async function runMain(argv: string[]): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -15,6 +18,14 @@ export async function runMain(argv: string[]): Promise<void> {
       process.exit(2);
     }
     throw err;
+  }
+  if (argv[0] === 'wipe-projector') {
+    const kept = wipeProjector(config.sqlitePath);
+    process.stdout.write(
+      `wiped ${config.sqlitePath}; kept ${kept.users} account(s) and ${kept.permissionGroups} permission group(s). ` +
+        'The next start rebuilds the projections from the streams.\n',
+    );
+    return;
   }
   const log = createLogger(config.logLevel);
   let stopping = false;

@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.js';
 import { bootstrapJetStream } from './nats/bootstrap.js';
 import { connectWithRetry, drainQuietly } from './nats/connect.js';
 import { type EmbeddedNats, startEmbeddedNats } from './nats/embedded.js';
+import { resetIfWiped } from './projectors/consumer-reset.js';
 import { startScheduler } from './scheduler/index.js';
 import { loadOrCreateSecret } from './secrets.js';
 import { createServices } from './services/index.js';
@@ -92,6 +93,8 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       { created: report.created, updated: report.updated, unchanged: report.unchanged.length },
       'JetStream ready',
     );
+    // Before the projectors start: a wiped database replays the streams (upstream consumer_reset).
+    await retry('consumer reset', log, () => resetIfWiped(nc, db, log));
 
     const metrics = createMetrics();
     const ingest = startIngest(

@@ -4,6 +4,7 @@
 // plugin under routes/.
 import compress from '@fastify/compress';
 import swagger from '@fastify/swagger';
+import { errors as natsErrors } from '@nats-io/transport-node';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -69,6 +70,17 @@ const PART_NAMES: Record<string, string> = {
   headers: 'header',
 };
 
+/** The NATS client gave up: timed out, disconnected, closed or draining (a broker outage, not a bug). */
+function isBrokerUnavailable(err: unknown): boolean {
+  return (
+    err instanceof natsErrors.TimeoutError ||
+    err instanceof natsErrors.ClosedConnectionError ||
+    err instanceof natsErrors.ConnectionError ||
+    err instanceof natsErrors.DrainingConnectionError ||
+    (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError)
+  );
+}
+
 function describeValidation(err: FastifyError): string {
   if (hasZodFastifySchemaValidationErrors(err)) {
     return err.validation
@@ -110,6 +122,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ) {
       status = err.statusCode;
       body = { code: codeForStatus(status), message: err.message };
+    } else if (isBrokerUnavailable(err)) {
+      // A KV read or publish while the broker is down or restarting: nothing was done, retrying is safe.
+      status = 503;
+      req.log.warn({ err: err.message, url: req.url, method: req.method }, 'broker unavailable');
+      body = {
+        code: 'KANADE_ERR_UNAVAILABLE',
+        message: `the NATS broker did not answer (${err.message}); retry once it is back`,
+      };
     } else {
       status = 500;
       req.log.error({ err, url: req.url, method: req.method }, 'request failed');

@@ -2,19 +2,16 @@
 // message the error handler prefixes with the parameter's name.
 import { parseDuration, parseRfc3339 } from '@kanade/wire';
 import { z } from 'zod';
+import { filterProblem } from '../regex.js';
 
-/** A case-insensitive regular expression (compiled here so a bad one is a 400, not a 500). */
+/** A case-insensitive regular expression (compiled here so a bad one is a 400, not a 500; see regex.ts). */
 export const regexParam = z
   .string()
   .max(256, 'at most 256 characters')
-  .refine((s) => {
-    try {
-      new RegExp(s, 'i');
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'not a valid regular expression');
+  .superRefine((s, ctx) => {
+    const problem = filterProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** RFC 3339 timestamp -> epoch ms. */
 export const timeParam = z

@@ -9,6 +9,7 @@ export const auditProjector: DurableProjector<AuditRow> = {
   name: 'audit',
   stream: STREAM.AUDIT,
   durable: DURABLE.AUDIT,
+  table: 'audit_log',
   decode(payload, meta) {
     const r = AuditEvent.safeParse(payload);
     if (!r.success)

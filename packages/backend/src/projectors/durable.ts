@@ -41,6 +41,8 @@ export interface DurableProjector<R> {
   stream: string;
   durable: string;
   filterSubject?: string;
+  /** The table this projector rebuilds: empty at startup means wiped, and the durable replays (consumer-reset.ts). */
+  table: string;
   decode(payload: unknown, meta: MessageMeta): R | { invalid: string };
   /** Optional async step before the transaction (e.g. fetching large output from an object store). */
   prepare?(rows: R[], ctx: DurableContext): Promise<R[]>;

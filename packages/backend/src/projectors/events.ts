@@ -27,6 +27,7 @@ export const eventsProjector: DurableProjector<StartedRow> = {
   name: 'events',
   stream: STREAM.EVENTS,
   durable: DURABLE.EVENTS,
+  table: 'execution_results',
   filterSubject: SUBJECT_FILTER.eventsStarted,
   decode(payload, meta) {
     const r = EventStarted.safeParse(payload);

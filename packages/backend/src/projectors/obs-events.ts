@@ -19,6 +19,7 @@ export const obsEventsProjector: DurableProjector<ObsEventRow> = {
   name: 'obs_events',
   stream: STREAM.OBS_EVENTS,
   durable: DURABLE.OBS_EVENTS,
+  table: 'obs_events',
   filterSubject: SUBJECT_FILTER.obs,
   decode(payload) {
     const r = ObsEvent.safeParse(payload);

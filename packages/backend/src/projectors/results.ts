@@ -97,6 +97,7 @@ export const resultsProjector: DurableProjector<DecodedResult> = {
   name: 'results',
   stream: STREAM.RESULTS,
   durable: DURABLE.RESULTS,
+  table: 'execution_results',
   decode: (payload, meta) => decodeResult(payload, meta.publishedAt),
   async prepare(rows, ctx) {
     for (const r of rows) {

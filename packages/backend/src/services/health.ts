@@ -1,7 +1,8 @@
 // Fleet health rollup (`/api/health/fleet`) and JetStream status. Degraded
 // means an operator must act: a JetStream resource is missing, every known
-// agent is silent, or a projector is failing to write. The JetStream probe
-// is cached briefly so a dashboard full of tabs does not hammer the broker.
+// agent is silent, or a projector is failing to write (a full disk, say).
+// The JetStream probe is cached briefly so a dashboard full of tabs does not
+// hammer the broker.
 
 import { toRfc3339 } from '@kanade/wire';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -55,7 +56,13 @@ export function createHealthService(deps: {
       if (jsError) reasons.push(`JetStream unreachable: ${jsError}`);
       if (missing.length) reasons.push(`JetStream resources missing: ${missing.join(', ')}`);
       if (known > 0 && active === 0) reasons.push('every known agent is offline');
-      if (ingestFailing) reasons.push('telemetry writes failed in the last 5 minutes');
+      if (ingestFailing) {
+        const failing = Object.entries(projectors).filter(([, p]) => p.flushErrors > 0);
+        reasons.push(
+          `projector writes failed in the last 5 minutes (${failing.map(([name]) => name).join(', ')}); ` +
+            'durable messages wait unacknowledged in JetStream',
+        );
+      }
       const status: 'ok' | 'unknown' | 'degraded' = reasons.length
         ? 'degraded'
         : known === 0

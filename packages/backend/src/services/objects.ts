@@ -117,6 +117,8 @@ export function createObjectAccess(deps: { nc: NatsConnection; store: Store; log
     try {
       i = await os.info(key);
     } catch (err) {
+      // The client encodes names with btoa(): a name outside Latin-1 cannot be addressed, so there is none.
+      if ((err as Error).name === 'InvalidCharacterError') return undefined;
       throw new ApiError('KANADE_ERR_BROKER', `reading ${name}/${key} failed: ${(err as Error).message}`);
     }
     return i && !i.deleted ? i : undefined;

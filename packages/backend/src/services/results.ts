@@ -6,6 +6,7 @@
 import { JobTailReply, subject } from '@kanade/wire';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { notFound } from '../http/errors.js';
+import { compileFilter } from '../regex.js';
 import type { ExecutionStatus } from '../store/executions.js';
 import type { Store } from '../store/index.js';
 import type { ResultListQuery, ResultListRow } from '../store/results.js';
@@ -24,7 +25,8 @@ export interface MatchSnippet {
 
 /** The first case-insensitive match of `pattern` in `text` with some context, or undefined. */
 export function matchSnippet(text: string, pattern: string): MatchSnippet | undefined {
-  const m = new RegExp(pattern, 'i').exec(text);
+  // Lower-casing keeps the length of all but a few exotic characters, so the indexes fit `text`.
+  const m = compileFilter(pattern).exec(text.toLowerCase());
   if (!m) return undefined;
   const start = m.index;
   const end = start + m[0].length;

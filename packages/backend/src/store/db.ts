@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { compileFilter } from '../regex.js';
 
 export type Db = Database.Database;
 
@@ -22,20 +23,20 @@ function migrationsDir(): string {
 
 const regexCache = new Map<string, RegExp | null>();
 
-/** `x REGEXP pattern` (SQLite calls regexp(pattern, x)); case-insensitive, patterns validated by the caller. */
+/** `x REGEXP pattern` (SQLite calls regexp(pattern, x)); case-insensitive and ReDoS-safe (../regex.ts). */
 function regexp(pattern: string, value: unknown): number {
   if (value === null || value === undefined) return 0;
   let re = regexCache.get(pattern);
   if (re === undefined) {
     try {
-      re = new RegExp(pattern, 'i');
+      re = compileFilter(pattern);
     } catch {
       re = null;
     }
     if (regexCache.size > 256) regexCache.clear();
     regexCache.set(pattern, re);
   }
-  return re?.test(String(value)) ? 1 : 0;
+  return re?.test(String(value).toLowerCase()) ? 1 : 0;
 }
 
 export interface OpenOptions {
@@ -46,10 +47,18 @@ export interface OpenOptions {
 
 export function openDb(path: string, opts: OpenOptions = {}): Db {
   if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
-  db.pragma('busy_timeout = 30000');
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db.pragma('busy_timeout = 30000');
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+  } catch (err) {
+    // SQLite says only "unable to open database file": name the file and the usual causes.
+    throw new Error(
+      `cannot open the database ${path}: ${(err as Error).message} (is its file system read-only or full?)`,
+    );
+  }
   if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // Checkpoint every ~80 MB of WAL instead of 4 MB: each checkpoint syncs the disk (2-17 ms on a VM),
     // and at burst rates the default would checkpoint many times a second.

@@ -6,7 +6,7 @@
 // catalog's YAML reader (same line/column 400s), so YAML and JSON meet the
 // same strict Schedule schema; the verbatim text is kept for the
 // `schedules_yaml` mirror.
-import { Schedule } from '@kanade/wire';
+import { ManifestId, Schedule } from '@kanade/wire';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -19,7 +19,8 @@ import { ErrorSchema, errorResponses } from './schemas.js';
 
 const yamlSources = new WeakMap<FastifyRequest, string>();
 
-const IdParam = z.object({ id: z.string().min(1).max(128) });
+// The id is a KV key: one that NATS refuses must be a 400 here, not a KV error (a 500) later.
+const IdParam = z.object({ id: ManifestId });
 const flag = z
   .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1')
