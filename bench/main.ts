@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   dashboard: () => import('./dashboard.js'),
   scheduler: () => import('./scheduler.js'),
   objects: () => import('./objects.js'),
+  soak: () => import('./soak.js'),
 };
 
 function table(result: Record<string, unknown>, prefix = ''): string[] {
