@@ -9,8 +9,9 @@
 //
 // Reports telemetry loss (sent by the simulator vs received by the
 // projectors), result loss (fleet size per exec vs results counted), RSS
-// growth from minute 5 (or a third of the run, if shorter) to the end, and
-// the lag percentiles. Writes bench/results/soak-<time>.csv and a .png plot
+// growth from minute 5 (or a third of the run, if shorter) to the end (the
+// medians of the minute after that point and of the last minute), and the
+// lag percentiles. Writes bench/results/soak-<time>.csv and a .png plot
 // of RSS and lag over time; the PNG is encoded here (node:zlib, a 3x5 pixel
 // font) so no image tool or package is needed.
 import { spawn } from 'node:child_process';
@@ -180,8 +181,18 @@ export async function run(args: string[]) {
     const expectedResults = rows.reduce((n, r) => n + r.target, 0);
     const countedResults = rows.reduce((n, r) => n + r.s + r.f, 0);
 
-    const base = samples.find((s) => s.t_s * 1000 >= warmupMs) ?? samples[0]!;
+    // RSS moves with every exec burst and GC: compare the median of the minute after the warm-up with
+    // the median of the last minute rather than two single samples.
     const last = samples[samples.length - 1]!;
+    const median = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
+    const rssIn = (from: number, to: number) =>
+      samples.filter((s) => s.t_s * 1000 >= from && s.t_s * 1000 < to).map((s) => s.rss_mb);
+    const baseRss = median(rssIn(warmupMs, warmupMs + 60_000));
+    const endRss = median(rssIn(last.t_s * 1000 - 60_000, Number.POSITIVE_INFINITY));
     const lagP99 = samples.map((s) => s.lag_p99_ms).sort((a, b) => a - b);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const dir = join(import.meta.dirname, 'results');
@@ -221,11 +232,12 @@ export async function run(args: string[]) {
         loss_pct: expectedResults ? round((1 - countedResults / expectedResults) * 100, 3) : 0,
       },
       rss: {
-        baseline_at_s: base.t_s,
-        baseline_mb: base.rss_mb,
+        baseline_from_s: warmupMs / 1000,
+        baseline_median_mb: baseRss,
+        end_median_mb: endRss,
         end_mb: last.rss_mb,
         peak_mb: Math.max(...samples.map((s) => s.rss_mb)),
-        growth_pct: round((last.rss_mb / base.rss_mb - 1) * 100, 1),
+        growth_pct: round((endRss / baseRss - 1) * 100, 1),
       },
       event_loop_lag_ms: {
         p99_median_interval: percentile(lagP99, 50),
@@ -336,7 +348,7 @@ function plot(
       text(String(round((xMax * k) / 5, 1)), x - 8, bottom + 6, black);
     }
     text(s.label, left + 10, top - 16, s.color);
-    text('MINUTES', right - 60, bottom + 18, black);
+    text('MINUTES', (left + right) / 2 - 28, bottom + 18, black);
     let prev: [number, number] | undefined;
     s.values.forEach((v, k) => {
       if (!Number.isFinite(v)) return;

@@ -25,7 +25,7 @@ export const PROJECTORS: readonly Projector[] = [
   'obs_events',
 ];
 
-export const DURABLE_PROJECTORS = new Set<Projector>(['results', 'events', 'audit', 'obs_events']);
+export const JETSTREAM_PROJECTORS = new Set<Projector>(['results', 'events', 'audit', 'obs_events']);
 
 /** The key prefix of one projector's messages in a run (what the test counts in SQLite). */
 export const keyPrefix = (prefix: string, p: Projector) => `${prefix}-${p.slice(0, 2)}-`;

@@ -12,9 +12,9 @@ import { eventually, removeDir, startBackend, type TestBackend } from '../../../
 import { startNats, type TestNats } from '../../../../test-support/nats-server.js';
 import { assertAlive, count, metrics, projectorMetric, report, scale, sleep } from '../chaos/support.js';
 import {
-  DURABLE_PROJECTORS,
   type FuzzMessage,
   generate,
+  JETSTREAM_PROJECTORS,
   keyPrefix,
   PROJECTORS,
   type Projector,
@@ -89,7 +89,7 @@ async function publishAll(msgs: Iterable<FuzzMessage>) {
     kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
     bytes += m.data.length;
     sinceFlush += m.data.length + 64;
-    if (DURABLE_PROJECTORS.has(m.projector)) {
+    if (JETSTREAM_PROJECTORS.has(m.projector)) {
       acks.push(js.publish(m.subject, m.data));
     } else {
       nc.publish(m.subject, m.data);
@@ -177,7 +177,7 @@ describe('wire fuzzing', () => {
       for (const p of PROJECTORS) {
         expect(stored(p, prefix), p).toBe(sent[p].valid);
         expect(projectorMetric(m, 'invalid', p), p).toBe(sent[p].invalid);
-        if (!DURABLE_PROJECTORS.has(p)) expect(projectorMetric(m, 'dropped', p), p).toBe(0);
+        if (!JETSTREAM_PROJECTORS.has(p)) expect(projectorMetric(m, 'dropped', p), p).toBe(0);
       }
       assertAlive(be);
 
