@@ -68,15 +68,17 @@ export async function run(args: string[]) {
 
   const nats = await startNats();
   const dataDir = mkdtempSync(join(tmpdir(), 'kanade-soak-'));
-  const be = await startBackend({
-    natsUrl: nats.url,
-    dataDir,
-    env: { KANADE_TELEMETRY_FLUSH_MS: '1000' },
-  });
-  const pid = be.proc.pid!;
+  let be: TestBackend | undefined;
   let sim: ReturnType<typeof spawn> | undefined;
   try {
-    await api(be, 'POST', '/api/jobs', {
+    const backend = await startBackend({
+      natsUrl: nats.url,
+      dataDir,
+      env: { KANADE_TELEMETRY_FLUSH_MS: '1000' },
+    });
+    be = backend;
+    const pid = backend.proc.pid!;
+    await api(backend, 'POST', '/api/jobs', {
       id: 'soak',
       version: '1',
       execute: { shell: 'sh', script: 'echo soak', timeout: '5m' },
@@ -112,7 +114,7 @@ export async function run(args: string[]) {
     let nextExec = t0 + EXEC_EVERY_MS;
     let cpuPrev = cpuSeconds(pid);
     let tPrev = performance.now();
-    await (await be.fetch('/metrics')).text(); // reset the lag histogram
+    await (await backend.fetch('/metrics')).text(); // reset the lag histogram
     while (!simDone) {
       await Promise.race([sleep(sampleMs), simExit]);
       if (simDone) break;
@@ -120,13 +122,13 @@ export async function run(args: string[]) {
       if (Date.now() >= nextExec && Date.now() < t0 + durationMs - 30_000) {
         nextExec += EXEC_EVERY_MS;
         try {
-          const r = await api(be, 'POST', '/api/exec/soak', { target: { all: true } });
+          const r = await api(backend, 'POST', '/api/exec/soak', { target: { all: true } });
           execs.push({ exec_id: r.exec_id as string, at: Date.now() });
         } catch (err) {
           execErrors.push((err as Error).message);
         }
       }
-      const text = await (await be.fetch('/metrics')).text();
+      const text = await (await backend.fetch('/metrics')).text();
       const cpu = cpuSeconds(pid);
       const now = performance.now();
       const received = scrape(text, 'kanade_projector_received_total');
@@ -159,7 +161,7 @@ export async function run(args: string[]) {
     for (;;) {
       rows = await Promise.all(
         execs.map(async (e) => {
-          const d = (await api(be, 'GET', `/api/executions/${e.exec_id}`)) as {
+          const d = (await api(backend, 'GET', `/api/executions/${e.exec_id}`)) as {
             execution: { success_count: number; failure_count: number; target_count: number };
           };
           return {
@@ -173,7 +175,7 @@ export async function run(args: string[]) {
       await sleep(2000);
     }
     await sleep(2000);
-    const text = await (await be.fetch('/metrics')).text();
+    const text = await (await backend.fetch('/metrics')).text();
     const received = scrape(text, 'kanade_projector_received_total');
     const simSummary = JSON.parse(summaryLine) as Record<string, number>;
     const offered = (simSummary.heartbeats_sent ?? 0) + (simSummary.host_perf_sent ?? 0);
@@ -251,7 +253,7 @@ export async function run(args: string[]) {
     };
   } finally {
     sim?.kill('SIGKILL');
-    await be.kill();
+    await be?.kill();
     await nats.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

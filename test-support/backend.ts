@@ -47,10 +47,11 @@ export async function startBackend(opts: BackendOptions = {}): Promise<TestBacke
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`backend did not start:\n${logs.slice(-20).join('\n')}`)),
-      30_000,
-    );
+    const timer = setTimeout(() => {
+      // Never leave a half-started backend behind: the caller has no handle on it yet.
+      proc.kill('SIGKILL');
+      reject(new Error(`backend did not start:\n${logs.slice(-20).join('\n')}`));
+    }, 30_000);
     const rl = createInterface({ input: proc.stdout! });
     rl.on('line', (line) => {
       logs.push(line);

@@ -10,7 +10,7 @@
 import type { Db } from './db.js';
 
 /** Tables kept by `wipe-projector`, in restore order (users reference permission groups). */
-export const KEPT_TABLES = ['permission_groups', 'users'] as const;
+const KEPT_TABLES = ['permission_groups', 'users'] as const;
 
 export type AccountsSnapshot = Record<(typeof KEPT_TABLES)[number], Record<string, unknown>[]>;
 
@@ -40,8 +40,7 @@ export function snapshotAccounts(db: Db): AccountsSnapshot {
 }
 
 /** Put the snapshot back into a freshly migrated database (columns it no longer has are dropped). */
-export function restoreAccounts(db: Db, snap: AccountsSnapshot): number {
-  let n = 0;
+export function restoreAccounts(db: Db, snap: AccountsSnapshot): void {
   db.transaction(() => {
     for (const t of KEPT_TABLES) {
       const columns = new Set(
@@ -53,9 +52,7 @@ export function restoreAccounts(db: Db, snap: AccountsSnapshot): number {
           `INSERT INTO "${t}" (${keys.map((k) => `"${k}"`).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})
            ON CONFLICT DO NOTHING`,
         ).run(...keys.map((k) => row[k]));
-        n++;
       }
     }
   })();
-  return n;
 }

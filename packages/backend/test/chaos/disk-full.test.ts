@@ -19,7 +19,9 @@ import { assertAlive, count, metrics, projectorMetric, report, scale, unacked } 
 
 const N = scale(300, 3_000, 'KANADE_CHAOS_DISK_COUNT');
 const dir = mkdtempSync(join(tmpdir(), 'kanade-disk-'));
-const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', dir]).status === 0;
+// Room for the baseline, the two rounds of messages and their WAL copies, and little else.
+const SIZE_MB = 32 + Math.ceil((N * 24) / 1024);
+const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${SIZE_MB}m`, 'tmpfs', dir]).status === 0;
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -65,7 +67,7 @@ let seq = 0;
 async function publish(tag: string, n: number) {
   const js = jetstream(nc);
   const at = new Date().toISOString();
-  const pad = 'x'.repeat(16 * 1024);
+  const pad = 'x'.repeat(4 * 1024);
   let window: Promise<unknown>[] = [];
   for (let i = 0; i < n; i++, seq++) {
     window.push(
@@ -161,6 +163,7 @@ async function outage(tag: string, breakDisk: () => () => void) {
   assertAlive(be);
   report(`disk ${tag}`, {
     messages: 3 * N,
+    tmpfs_mb: SIZE_MB,
     flush_errors: during.e - errorsBefore,
     health: during.h.status,
     reasons: during.h.reasons,
