@@ -161,6 +161,24 @@ export function createExecService(deps: ExecDeps) {
     return cmd;
   }
 
+  // script_current[id] = version before any Command is published (agents skip a stale version with exit
+  // 124). Execs of the same job and version in flight at once share one write: the value is the same, and a
+  // burst of schedule fires would otherwise serialise hundreds of writes of one key on the broker.
+  const pinning = new Map<string, Promise<void>>();
+  function pinCurrent(id: string, version: string): Promise<void> {
+    const key = `${id}\u0000${version}`;
+    let p = pinning.get(key);
+    if (!p) {
+      p = deps.kv
+        .bucket(KV.SCRIPT_CURRENT)
+        .then((kv) => kv.put(id, encoder.encode(version)))
+        .then(() => undefined)
+        .finally(() => pinning.delete(key));
+      pinning.set(key, p);
+    }
+    return p;
+  }
+
   async function publish(subj: string, payload: Uint8Array): Promise<void> {
     try {
       await js.publish(subj, payload);
@@ -215,7 +233,7 @@ export function createExecService(deps: ExecDeps) {
       const targetCount = Math.max(1, expected.size);
       const subjects = plan.rollout ? waves.map((w) => w.subject) : plainSubjects(plan.target);
 
-      await (await deps.kv.bucket(KV.SCRIPT_CURRENT)).put(m.id, encoder.encode(m.version));
+      await pinCurrent(m.id, m.version);
       store.tx(() => {
         store.executions.insert({
           exec_id: ids.exec_id,

@@ -30,7 +30,19 @@ export function createJobService(deps: { store: Store; kv: KvAccess; audit: Audi
   const encoder = new TextEncoder();
   let schema: Record<string, unknown> | undefined;
 
-  async function get(id: string): Promise<StoredManifest | undefined> {
+  // Concurrent reads of one job share a single KV round trip: a scheduler minute where hundreds of
+  // schedules run the same job would otherwise queue hundreds of identical gets on the broker.
+  const reading = new Map<string, Promise<StoredManifest | undefined>>();
+  function get(id: string): Promise<StoredManifest | undefined> {
+    let p = reading.get(id);
+    if (!p) {
+      p = read(id).finally(() => reading.delete(id));
+      reading.set(id, p);
+    }
+    return p;
+  }
+
+  async function read(id: string): Promise<StoredManifest | undefined> {
     const e = await (await kv.bucket(KV.JOBS)).get(id);
     if (e?.operation !== 'PUT') return undefined;
     const r = ManifestRecord.safeParse(jsonOf(e.value));
