@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -7,6 +7,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'],
+    // Replica and failover tests need PostgreSQL: only `npm run test:postgres` (vitest.postgres.config.ts) runs them.
+    exclude: [...configDefaults.exclude, 'packages/backend/test/scale-out/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -1,6 +1,6 @@
 // Helpers shared by the benchmarks: process CPU/RSS from /proc, percentiles,
 // and Prometheus counter scraping.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLK_TCK = 100;
 
@@ -49,3 +49,32 @@ export function arg(args: string[], name: string, fallback: string): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** CPU seconds used so far by `pid` and every live descendant (e.g. a PostgreSQL server and its backends). */
+export function treeCpuSeconds(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  let total = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    try {
+      total += cpuSeconds(p);
+    } catch {
+      continue;
+    }
+    todo.push(...(children.get(p) ?? []));
+  }
+  return total;
+}

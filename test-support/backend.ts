@@ -1,12 +1,15 @@
 // The built backend (packages/backend/dist/main.js) as a real child process
-// for integration tests: its own temp data dir, an ephemeral HTTP port read
-// back from its "listening" log line, and helpers for authenticated requests.
+// for integration tests: its own temp data dir, the store the run selected
+// (test-support/db.ts: SQLite, or the data dir's own PostgreSQL database), an
+// ephemeral HTTP port read back from its "listening" log line, and helpers
+// for authenticated requests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { storeEnv, useDatabase } from './db.js';
 
 const MAIN = fileURLToPath(new URL('../packages/backend/dist/main.js', import.meta.url));
 
@@ -32,6 +35,10 @@ export interface BackendOptions {
 
 export async function startBackend(opts: BackendOptions = {}): Promise<TestBackend> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kanade-be-'));
+  // The store the run selected (test-support/db.ts), unless the test names its own PostgreSQL.
+  const pinned = opts.env?.KANADE_POSTGRES_URL;
+  if (pinned) useDatabase(dataDir, pinned);
+  const store = pinned ? {} : await storeEnv(dataDir);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
@@ -41,6 +48,7 @@ export async function startBackend(opts: BackendOptions = {}): Promise<TestBacke
     KANADE_TELEMETRY_FLUSH_MS: '200',
     KANADE_LOG_LEVEL: 'info',
     ...(opts.natsUrl ? { KANADE_NATS_URL: opts.natsUrl } : {}),
+    ...store,
     ...opts.env,
   };
   const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });

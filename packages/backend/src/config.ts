@@ -11,9 +11,16 @@ export interface Config {
   bind: { host: string; port: number };
   /** Broker to use; undefined means "start an embedded nats-server". */
   natsUrl: string | undefined;
+  /**
+   * `[nats] replicas` / KANADE_NATS_REPLICAS (1..5, default 1): how many cluster nodes hold a copy
+   * of every stream, KV bucket and object store. More than 1 needs a clustered broker.
+   */
+  natsReplicas: number;
   embeddedNats: { host: string; port: number; storeDir: string };
   dataDir: string;
   sqlitePath: string;
+  /** `[db] postgres_url` / KANADE_POSTGRES_URL (env wins): use PostgreSQL instead of the SQLite file. */
+  postgresUrl: string | undefined;
   logLevel: string;
   localAgent: boolean;
   auth: {
@@ -35,7 +42,14 @@ export interface Config {
 const FileSchema = z
   .object({
     server: z.object({ bind: z.string().optional(), public_url: z.string().optional() }).loose().optional(),
-    nats: z.object({ url: z.string().optional(), monitor_url: z.string().optional() }).loose().optional(),
+    nats: z
+      .object({
+        url: z.string().optional(),
+        monitor_url: z.string().optional(),
+        replicas: z.number().int().optional(),
+      })
+      .loose()
+      .optional(),
     db: z
       .object({ sqlite_path: z.string().optional(), postgres_url: z.string().optional() })
       .loose()
@@ -104,11 +118,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
       ? sqliteRaw
       : resolve(cwd, sqliteRaw)
     : join(dataDir, 'kanade.db');
+  const postgresUrl = env.KANADE_POSTGRES_URL || file.db?.postgres_url || undefined;
   const bind = parseBind(
     env.KANADE_BIND || file.server?.bind || '127.0.0.1:8080',
     'KANADE_BIND / [server] bind',
   );
   const natsUrl = env.KANADE_NATS_URL || file.nats?.url || undefined;
+  const natsReplicas = Number(env.KANADE_NATS_REPLICAS || file.nats?.replicas || 1);
+  if (!Number.isInteger(natsReplicas) || natsReplicas < 1 || natsReplicas > 5) {
+    throw new ConfigError(
+      `KANADE_NATS_REPLICAS / [nats] replicas must be an integer from 1 to 5, got ${JSON.stringify(env.KANADE_NATS_REPLICAS || file.nats?.replicas)}`,
+    );
+  }
+  if (natsReplicas > 1 && natsUrl === undefined) {
+    throw new ConfigError(
+      `KANADE_NATS_REPLICAS / [nats] replicas = ${natsReplicas} needs a clustered broker: the embedded nats-server ` +
+        'is a single node. Set KANADE_NATS_URL / [nats] url to the cluster (e.g. nats://n1:4222,nats://n2:4222,nats://n3:4222).',
+    );
+  }
   const logLevel = (env.KANADE_LOG_LEVEL || file.log?.level || 'info').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(
@@ -127,9 +154,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
   return {
     bind,
     natsUrl,
+    natsReplicas,
     embeddedNats: { host: '127.0.0.1', port: embeddedPort, storeDir: join(dataDir, 'nats') },
     dataDir,
     sqlitePath,
+    postgresUrl,
     logLevel,
     localAgent: natsUrl === undefined ? env.KANADE_LOCAL_AGENT !== '0' : truthy(env.KANADE_LOCAL_AGENT),
     auth: {

@@ -3,9 +3,13 @@
 // local agent are stopped, exit 0). A second signal forces exit.
 // `kanade-backend wipe-projector` deletes the database but the accounts and
 // exits (wipe.ts); the next start rebuilds the projections from the streams.
+// `kanade-backend migrate-store` copies a SQLite installation into PostgreSQL
+// (migrate-store.ts).
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
+import { runMigrateStore } from './migrate-store.js';
 import { startBackend } from './server.js';
+import { redactUrl } from './store/db.js';
 import { wipeProjector } from './wipe.js';
 
 export async function runMain(argv: string[]): Promise<void> {
@@ -19,10 +23,14 @@ export async function runMain(argv: string[]): Promise<void> {
     }
     throw err;
   }
+  if (argv[0] === 'migrate-store') {
+    process.exitCode = runMigrateStore(argv.slice(1), config);
+    return;
+  }
   if (argv[0] === 'wipe-projector') {
-    const kept = wipeProjector(config.sqlitePath);
+    const kept = wipeProjector({ sqlitePath: config.sqlitePath, postgresUrl: config.postgresUrl });
     process.stdout.write(
-      `wiped ${config.sqlitePath}; kept ${kept.users} account(s) and ${kept.permissionGroups} permission group(s). ` +
+      `wiped ${config.postgresUrl ? redactUrl(config.postgresUrl) : config.sqlitePath}; kept ${kept.users} account(s) and ${kept.permissionGroups} permission group(s). ` +
         'The next start rebuilds the projections from the streams.\n',
     );
     return;

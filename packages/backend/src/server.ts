@@ -11,14 +11,15 @@ import { type Ingest, startIngest } from './ingest/supervisor.js';
 import { type LocalAgent, startLocalAgent } from './local-agent.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { bootstrapJetStream } from './nats/bootstrap.js';
+import { BrokerMisconfigured, bootstrapJetStream } from './nats/bootstrap.js';
 import { connectWithRetry, drainQuietly } from './nats/connect.js';
 import { type EmbeddedNats, startEmbeddedNats } from './nats/embedded.js';
+import { joinReplicas, SessionKeyMismatch } from './nats/replicas.js';
 import { resetIfWiped } from './projectors/consumer-reset.js';
 import { startScheduler } from './scheduler/index.js';
 import { loadOrCreateSecret } from './secrets.js';
 import { createServices } from './services/index.js';
-import { createStore, openDb } from './store/index.js';
+import { createStore, openDb, redactUrl } from './store/index.js';
 import { startSweeper } from './sweeper/index.js';
 
 export const VERSION: string = pkg.version;
@@ -40,6 +41,7 @@ async function retry<T>(what: string, log: Logger, fn: () => Promise<T>): Promis
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof BrokerMisconfigured || err instanceof SessionKeyMismatch) throw err;
       log.warn({ attempt, retry_in_ms: delay, err: (err as Error).message }, `${what} failed; retrying`);
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 10_000);
@@ -74,7 +76,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     }
     if (auth.disabled) log.warn('KANADE_AUTH_DISABLE is set: the API is open to anyone who can reach it');
 
-    const db = openDb(config.sqlitePath);
+    const db = openDb({ sqlitePath: config.sqlitePath, postgresUrl: config.postgresUrl });
     cleanups.push(() => {
       db.close();
     });
@@ -88,11 +90,29 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     }
     const nc = await connectWithRetry({ url: natsUrl, name: 'kanade-backend/api', log });
     cleanups.push(() => drainQuietly(nc));
-    const report = await retry('JetStream bootstrap', log, () => bootstrapJetStream(nc));
+    const report = await retry('JetStream bootstrap', log, () => bootstrapJetStream(nc, config.natsReplicas));
     log.info(
-      { created: report.created, updated: report.updated, unchanged: report.unchanged.length },
+      {
+        replicas: config.natsReplicas,
+        created: report.created,
+        updated: report.updated,
+        changes: report.changes,
+        unchanged: report.unchanged.length,
+      },
       'JetStream ready',
     );
+    const jwtSecret = config.auth.jwtSecret ?? loadOrCreateSecret(join(config.dataDir, 'jwt-secret')).value;
+    // Every replica must sign sessions with the same key (nats/replicas.ts says why it is not shared via KV);
+    // checked before this replica consumes anything, so a refused one leaves no trace.
+    const presence = await retry('replica registration', log, () =>
+      joinReplicas({
+        nc,
+        log,
+        jwtSecret,
+        secretSource: config.auth.jwtSecret ? 'KANADE_JWT_SECRET' : join(config.dataDir, 'jwt-secret'),
+      }),
+    );
+    cleanups.push(() => presence.stop());
     // Before the projectors start: a wiped database replays the streams (upstream consumer_reset).
     await retry('consumer reset', log, () => resetIfWiped(nc, db, log));
 
@@ -101,6 +121,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       {
         natsUrl,
         sqlitePath: config.sqlitePath,
+        postgresUrl: config.postgresUrl,
         logLevel: config.logLevel,
         flushIntervalMs: config.telemetry.flushIntervalMs,
         flushMax: config.telemetry.flushMax,
@@ -111,7 +132,6 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     cleanups.push(() => ingest.stop());
     await ingest.ready;
 
-    const jwtSecret = config.auth.jwtSecret ?? loadOrCreateSecret(join(config.dataDir, 'jwt-secret')).value;
     const services = createServices({ store, nc, metrics, log, jwtSecret });
     const seeded = await services.accounts.seedBootstrapAdmin({
       username: config.auth.bootstrapAdminUser,
@@ -147,7 +167,12 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     cleanups.push(() => scheduler.stop());
     const address = await app.listen({ host: config.bind.host, port: config.bind.port });
     log.info(
-      { url: address, data_dir: config.dataDir, sqlite: config.sqlitePath, nats: natsUrl },
+      {
+        url: address,
+        data_dir: config.dataDir,
+        ...(config.postgresUrl ? { postgres: redactUrl(config.postgresUrl) } : { sqlite: config.sqlitePath }),
+        nats: natsUrl,
+      },
       'kanade backend listening',
     );
 

@@ -1,10 +1,9 @@
-// Account administration against the built backend and its real SQLite file:
+// Account administration against the built backend and its real store:
 // CRUD and its validation, the atomic last-enabled-admin guard (including two
 // admins demoting each other at once), permission groups and per-account page
 // allow-lists as the auth layer applies them, and the audit query.
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStoreDb } from '../../../test-support/db.js';
 import { type Harness, startHarness } from './auth-harness.js';
 
 let h: Harness;
@@ -207,7 +206,7 @@ describe('page allow-lists and permission groups', () => {
   it('fails closed for an account whose group has vanished', async () => {
     const { token } = await h.account('dan', 'viewer');
     expect((await h.call({ url: '/api/audit', token })).status).toBe(200);
-    const db = new Database(join(h.be.dataDir, 'kanade.db'));
+    const db = openStoreDb(h.be.dataDir, { migrate: false });
     try {
       db.prepare("UPDATE users SET permission_group = 'ghost' WHERE username = 'dan'").run();
     } finally {

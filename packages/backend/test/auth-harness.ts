@@ -12,15 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { createStoreDb, openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { buildApp } from '../src/http/app.js';
 import type { RouteEntry } from '../src/http/policy.js';
 import { createMetrics } from '../src/metrics.js';
 import { createServices } from '../src/services/index.js';
-import { createStore, openDb } from '../src/store/index.js';
+import { createStore } from '../src/store/index.js';
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
 export const STATIC_TOKEN = 'test-static-token-0123456789abcdef';
@@ -136,7 +136,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       return { token: await h.login(username, password), password };
     },
     sql<T>(query: string, ...params: unknown[]): T[] {
-      const db = new Database(join(be.dataDir, 'kanade.db'), { readonly: true });
+      const db = openStoreDb(be.dataDir, { readonly: true });
       try {
         return db.prepare(query).all(...params) as T[];
       } finally {
@@ -173,7 +173,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
 /** Every route the current sources register, with its policy (see the header). */
 export async function routeTable(natsUrl: string): Promise<RouteEntry[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kanade-routes-'));
-  const db = openDb(join(dir, 'routes.db'));
+  const db = await createStoreDb(dir);
   const nc = await connect({ servers: natsUrl });
   try {
     const log = pino({ level: 'silent' });

@@ -149,7 +149,10 @@ describe('bearer modes', () => {
   });
 
   it('opens everything with KANADE_AUTH_DISABLE, whatever the bearer', async () => {
-    const open = await startBackend({ natsUrl: h.nats.url, env: { KANADE_AUTH_DISABLE: '1' } });
+    const open = await startBackend({
+      natsUrl: h.nats.url,
+      env: { KANADE_AUTH_DISABLE: '1', KANADE_JWT_SECRET: JWT_SECRET },
+    });
     try {
       for (const token of [null, 'garbage']) {
         const r = await open.fetch('/api/accounts', { token });
@@ -382,7 +385,10 @@ describe('bootstrap admin', () => {
   });
 
   it('with a configured broker and no password: no account, a warning, the static token still works', async () => {
-    const be = await startBackend({ natsUrl: h.nats.url, env: { KANADE_BOOTSTRAP_ADMIN_USER: 'root' } });
+    const be = await startBackend({
+      natsUrl: h.nats.url,
+      env: { KANADE_BOOTSTRAP_ADMIN_USER: 'root', KANADE_JWT_SECRET: JWT_SECRET },
+    });
     try {
       expect((await be.json<unknown[]>('/api/accounts')).length).toBe(0);
       expect(be.logs.some((l) => l.includes('no admin account was created'))).toBe(true);
@@ -395,7 +401,11 @@ describe('bootstrap admin', () => {
   it('uses KANADE_BOOTSTRAP_ADMIN_USER with KANADE_BOOTSTRAP_ADMIN_PASSWORD', async () => {
     const be = await startBackend({
       natsUrl: h.nats.url,
-      env: { KANADE_BOOTSTRAP_ADMIN_USER: 'root', KANADE_BOOTSTRAP_ADMIN_PASSWORD: 'root-password-1' },
+      env: {
+        KANADE_BOOTSTRAP_ADMIN_USER: 'root',
+        KANADE_BOOTSTRAP_ADMIN_PASSWORD: 'root-password-1',
+        KANADE_JWT_SECRET: JWT_SECRET,
+      },
     });
     try {
       const accounts =

@@ -7,6 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
+import { BACKEND_KV_BUCKETS } from '../src/nats/backend-buckets.js';
 import { bootstrapJetStream, jetStreamStatus } from '../src/nats/bootstrap.js';
 
 let nats: TestNats;
@@ -24,7 +25,7 @@ describe('bootstrapJetStream', () => {
   it('creates every stream, KV bucket and object store, then changes nothing on a second run', async () => {
     const first = await bootstrapJetStream(nc);
     expect(first.created).toHaveLength(
-      ALL_STREAMS.length + BOOTSTRAP_KV_BUCKETS.length + ALL_OBJECT_STORES.length,
+      ALL_STREAMS.length + BOOTSTRAP_KV_BUCKETS.length + BACKEND_KV_BUCKETS.length + ALL_OBJECT_STORES.length,
     );
     const second = await bootstrapJetStream(nc);
     expect(second.created).toEqual([]);

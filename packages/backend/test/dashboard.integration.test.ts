@@ -2,7 +2,7 @@
 // nats-server serves the built SPA at / (history fallback, cache headers,
 // never shadowing /api, /metrics or /health) and streams live events on
 // /api/stream from real NATS messages. In-process, on a real broker and a
-// real SQLite file: the live service batches and caps a burst, starts its
+// real store: the live service batches and caps a burst, starts its
 // subscriptions with the first browser and drops them with the last, the
 // stream sends heartbeat comments and forgets a browser that leaves, and the
 // SPA route answers 503 with instructions when the build is missing.
@@ -15,12 +15,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { createStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { defaultWebDist, spaRoutes } from '../src/http/routes/spa.js';
 import { streamRoutes } from '../src/http/routes/stream.js';
 import type { Services } from '../src/services/index.js';
 import { createLiveService, type LiveEvent, MAX_ITEMS } from '../src/services/live.js';
-import { createStore, openDb } from '../src/store/index.js';
+import { createStore, type Store } from '../src/store/index.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -244,10 +245,11 @@ describe('live service and stream, in process', () => {
   let dir: string;
   let app: FastifyInstance;
   let live: ReturnType<typeof createLiveService>;
+  let store: Store;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kanade-live-'));
-    const store = createStore(openDb(join(dir, 'k.db')));
+    store = createStore(await createStoreDb(dir));
     live = createLiveService({ nc, store, log: pino({ level: 'silent' }), now: Date.now, windowMs: 100 });
     app = Fastify();
     await app.register(streamRoutes, { services: { live } as unknown as Services, heartbeatMs: 100 });
@@ -255,6 +257,7 @@ describe('live service and stream, in process', () => {
   });
   afterAll(async () => {
     await app?.close();
+    store?.db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

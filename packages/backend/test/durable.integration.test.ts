@@ -3,12 +3,11 @@
 // counted, and a SIGKILL mid-ingest followed by a restart leaves every event
 // exactly once (redelivery is absorbed by the stream_seq key).
 
-import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 
 let nats: TestNats;
@@ -30,7 +29,7 @@ afterAll(async () => {
 });
 
 function auditRows(): { n: number; uniq: number } {
-  const db = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+  const db = openStoreDb(dataDir, { readonly: true });
   try {
     return db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT stream_seq) AS uniq FROM audit_log').get() as {
       n: number;

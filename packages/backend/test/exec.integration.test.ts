@@ -4,12 +4,11 @@
 // in order with their delays, survive a backend restart, and
 // abort_on_failure_pct stops the remaining waves and says so on the
 // execution. Group membership comes from the `agent_groups` KV.
-import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { createSimulator, pcIdOf, type Simulator } from '../../sim/src/index.js';
 
@@ -70,7 +69,7 @@ interface ExecutionDetail {
 const detail = (execId: string) => be.json<ExecutionDetail>(`/api/executions/${execId}`);
 
 function db<T>(sql: string, ...params: unknown[]): T[] {
-  const d = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+  const d = openStoreDb(dataDir, { readonly: true });
   try {
     return d.prepare(sql).all(...params) as T[];
   } finally {
@@ -133,7 +132,7 @@ describe('exec to a simulated fleet', () => {
       'execution completed',
     );
     const [rows] = db<{ n: number; ok: number; failed: number }>(
-      `SELECT COUNT(*) AS n, SUM(exit_code = 0) AS ok, SUM(exit_code <> 0) AS failed
+      `SELECT COUNT(*) AS n, SUM(CASE WHEN exit_code = 0 THEN 1 ELSE 0 END) AS ok, SUM(CASE WHEN exit_code <> 0 THEN 1 ELSE 0 END) AS failed
        FROM execution_results WHERE exec_id = ? AND finished_at IS NOT NULL`,
       e.exec_id,
     );

@@ -1,4 +1,4 @@
-// The result-hint rules without a broker, on a real SQLite file: hint fences,
+// The result-hint rules without a broker, on the test store: hint fences,
 // check evaluation, explode-spec validation, the element and scalar history
 // diff, the recency guard (an older result changes nothing, not even
 // history), and explode-table schema migration.
@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir } from '../../../test-support/backend.js';
+import { createStoreDb } from '../../../test-support/db.js';
 import { createLogger } from '../src/log.js';
 import { applyCheck, evaluateCheck } from '../src/projectors/hints/check.js';
 import { fence, fencedPayload } from '../src/projectors/hints/fence.js';
 import { applyInventory, diffScalars, type InventoryHint } from '../src/projectors/hints/inventory.js';
 import { explodeSpecError } from '../src/store/explode.js';
-import { createStore, openDb, type Store } from '../src/store/index.js';
+import { createStore, type Store } from '../src/store/index.js';
 import type { ResultRow } from '../src/store/results.js';
 
 describe('fences', () => {
@@ -94,7 +95,7 @@ describe('diffScalars', () => {
   });
 });
 
-describe('inventory projection on SQLite', () => {
+describe('inventory projection on the store', () => {
   let dir: string;
   let store: Store;
   const log = createLogger('silent');
@@ -141,9 +142,9 @@ describe('inventory projection on SQLite', () => {
       .map((h) => `${h.change_kind} ${h.field_path} ${h.identity_json ?? ''}`)
       .sort();
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kanade-hints-'));
-    store = createStore(openDb(join(dir, 'kanade.db')));
+    store = createStore(await createStoreDb(dir));
   });
   afterAll(() => {
     store?.db.close();

@@ -4,13 +4,14 @@
 // search API filters with every operator (and refuses hostile input with a
 // 400), and check_status rows that follow a check through its transitions.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
+import type { Db } from '../src/store/db.js';
+import { tableColumnsQuery } from '../src/store/dialect.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -109,10 +110,10 @@ async function publishResult(pcId: string, job: string, stdout: string, extra: R
   );
 }
 
-function sqlite<T>(sql: string): T[] {
-  const db = new Database(join(be.dataDir, 'kanade.db'), { readonly: true });
+function withDb<T>(fn: (db: Db) => T): T {
+  const db = openStoreDb(be.dataDir, { readonly: true });
   try {
-    return db.prepare(sql).all() as T[];
+    return fn(db);
   } finally {
     db.close();
   }
@@ -328,11 +329,13 @@ describe('inventory hint', () => {
   it('never lets a manifest rebuild a core table, and still stores its facts', async () => {
     await publishResult('pc-1', 'evil-inventory', JSON.stringify({ x: 1, rows: [{ pc_id2: 'a' }] }));
     await eventually(async () => (await get('/api/inventory/pc-1')).body.length === 2, 15_000, 'evil facts');
-    expect(
-      sqlite<{ name: string }>("SELECT name FROM pragma_table_info('agents') WHERE name = 'pc_id2'"),
-    ).toEqual([]);
+    expect(withDb((db) => tableColumnsQuery(db)('agents').filter((c) => c.name === 'pc_id2'))).toEqual([]);
     expect((await get('/api/agents')).status).toBe(200);
-    expect(sqlite<{ n: number }>('SELECT COUNT(*) AS n FROM inventory_explode_tables')[0]!.n).toBe(1);
+    expect(
+      withDb(
+        (db) => db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM inventory_explode_tables').get()!.n,
+      ),
+    ).toBe(1);
   });
 
   it('migrates an explode table when the spec gains a column', async () => {

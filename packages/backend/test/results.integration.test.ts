@@ -3,13 +3,12 @@
 // redelivery, out-of-order arrival (result before its started event), a
 // SIGKILL of the backend mid-projection, poison messages, legacy senders
 // without result_id, and output stored in the result_output object store.
-import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { legacyResultId, uuidV5 } from '../src/projectors/results.js';
 
@@ -42,7 +41,7 @@ afterAll(async () => {
 });
 
 function query<T>(sql: string, ...params: unknown[]): T {
-  const db = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+  const db = openStoreDb(dataDir, { readonly: true });
   try {
     return db.prepare(sql).get(...params) as T;
   } finally {

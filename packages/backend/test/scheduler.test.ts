@@ -9,12 +9,11 @@
 // calendar slot missed during the outage fires once within its
 // starting_deadline; two backends on one broker fire each slot once, and
 // killing the leader hands over within the lease TTL.
-import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { createSimulator, type Simulator } from '../../sim/src/index.js';
 
@@ -85,7 +84,7 @@ function post(path: string, body: unknown, init: { yaml?: boolean; backend?: Tes
 }
 
 function db<T>(sql: string, ...params: unknown[]): T[] {
-  const d = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+  const d = openStoreDb(dataDir, { readonly: true });
   try {
     return d.prepare(sql).all(...params) as T[];
   } finally {
@@ -221,7 +220,7 @@ describe('firing', () => {
     );
     for (const e of done) {
       const [r] = db<{ n: number; ok: number }>(
-        'SELECT COUNT(*) AS n, SUM(exit_code = 0) AS ok FROM execution_results WHERE exec_id = ?',
+        'SELECT COUNT(*) AS n, SUM(CASE WHEN exit_code = 0 THEN 1 ELSE 0 END) AS ok FROM execution_results WHERE exec_id = ?',
         e.exec_id,
       );
       expect(r).toEqual({ n: AGENTS, ok: AGENTS });

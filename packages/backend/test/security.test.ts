@@ -5,8 +5,9 @@
 // carry no valid body: authentication and authorization run in onRequest,
 // before the body is parsed or validated, so the answer depends on the
 // credential alone and no handler runs.
+import { connect } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RouteEntry } from '../src/http/policy.js';
 import { createLoginThrottle, THROTTLE } from '../src/services/throttle.js';
 import { ADMIN_PASSWORD, type Harness, JWT_SECRET, routeTable, startHarness } from './auth-harness.js';
@@ -210,7 +211,9 @@ describe('login throttle', () => {
 
   it('releases the lock after 15 minutes and clears the streak on success (fake clock)', async () => {
     let t = 1_000_000;
-    const th = createLoginThrottle(() => t);
+    const nc = await connect({ servers: h.nats.url });
+    onTestFinished(() => nc.close());
+    const th = createLoginThrottle(nc, () => t);
     for (let i = 0; i < 4; i++) await th.failure('Ann', '10.0.0.1');
     expect(await th.retryAfter('ann', '10.0.0.2')).toBeUndefined();
     await th.success('ann');
@@ -229,7 +232,9 @@ describe('login throttle', () => {
 
   it('allows 30 failures per IP per minute, then 429 until the window slides (fake clock)', async () => {
     let t = 5_000_000;
-    const th = createLoginThrottle(() => t);
+    const nc = await connect({ servers: h.nats.url });
+    onTestFinished(() => nc.close());
+    const th = createLoginThrottle(nc, () => t);
     for (let i = 0; i < THROTTLE.ipFailures; i++) {
       expect(await th.retryAfter(`u${i}`, '10.1.1.1')).toBeUndefined();
       await th.failure(`u${i}`, '10.1.1.1');

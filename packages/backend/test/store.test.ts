@@ -1,9 +1,13 @@
 // Store behaviour against a real SQLite file: upstream's heartbeat merge
-// rules, per-host perf buckets, duplicate samples, the fleet rollup.
+// rules, per-host perf buckets, duplicate samples, the fleet rollup. With
+// KANADE_TEST_POSTGRES_URL (an admin URL, set by `npm run test:postgres`)
+// the same tests run against PostgreSQL, one fresh database per test.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HeartbeatRow } from '../src/store/agents.js';
 import { createStore, openDb, type Store } from '../src/store/index.js';
 import type { HostPerfRow } from '../src/store/perf.js';
@@ -48,9 +52,31 @@ function sample(at: number, cpu: number | null, pcId = 'pc1'): HostPerfRow {
   };
 }
 
+const ADMIN_URL = process.env.KANADE_TEST_POSTGRES_URL;
+
+/** A new empty database on the PostgreSQL server of ADMIN_URL; resolves to its URL. */
+async function freshPostgres(admin: string): Promise<string> {
+  const name = `kanade_store_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 let store: Store;
-beforeEach(() => {
-  store = createStore(openDb(join(mkdtempSync(join(tmpdir(), 'kanade-store-')), 'k.db')));
+beforeEach(async () => {
+  const sqlitePath = join(mkdtempSync(join(tmpdir(), 'kanade-store-')), 'k.db');
+  const postgresUrl = ADMIN_URL ? await freshPostgres(ADMIN_URL) : undefined;
+  store = createStore(openDb({ sqlitePath, postgresUrl }));
+});
+afterEach(() => {
+  store.db.close();
 });
 
 describe('heartbeat upsert', () => {

@@ -1,4 +1,4 @@
-// The sweeper against a real SQLite file: pending executions expire after an
+// The sweeper against the test store (a real SQLite file, or PostgreSQL): pending executions expire after an
 // hour, orphaned in-flight results are reaped (past expires_at, or 24 h after
 // they started without one) and settle their execution once, a late real
 // result repairs a reaped row without counting twice, retention deletes at
@@ -7,12 +7,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir, startBackend } from '../../../test-support/backend.js';
+import { createStoreDb, openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { applyResults } from '../src/projectors/results.js';
-import { createStore, openDb, type Store } from '../src/store/index.js';
+import { createStore, type Store } from '../src/store/index.js';
 import { REAPED_EXIT_CODE } from '../src/store/results.js';
 import { BATCH_ROWS, MAX_BATCHES, sweep } from '../src/sweeper/sweep.js';
 
@@ -22,9 +22,9 @@ const NOW = Date.UTC(2026, 5, 1, 12);
 
 let dir: string;
 let store: Store;
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kanade-sweep-'));
-  store = createStore(openDb(join(dir, 'kanade.db')));
+  store = createStore(await createStoreDb(dir));
 });
 afterAll(() => {
   store?.db.close();
@@ -164,7 +164,7 @@ describe('sweeper in the backend', () => {
   it('runs on KANADE_SWEEP_INTERVAL_MS', async () => {
     const be = await startBackend({ natsUrl: nats.url, env: { KANADE_SWEEP_INTERVAL_MS: '300' } });
     try {
-      const db = new Database(join(be.dataDir, 'kanade.db'));
+      const db = openStoreDb(be.dataDir, { migrate: false });
       db.prepare(
         `INSERT INTO executions (exec_id, job_id, version, initiated_by, initiated_at, target_count, status)
          VALUES ('stale', 'j', '1', 'operator', ?, 1, 'pending')`,

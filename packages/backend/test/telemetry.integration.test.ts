@@ -1,5 +1,5 @@
 // The built backend as a real process on a real nats-server: telemetry from a
-// simulated fleet lands in SQLite and comes back out of /api, bad messages are
+// simulated fleet lands in the store and comes back out of /api, bad messages are
 // counted without hurting the good ones around them, and nothing is lost
 // across a restart or a SIGTERM with a window still buffered.
 
@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { createSimulator } from '@kanade/sim';
 import { subject } from '@kanade/wire';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
+import { openStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 
 let nats: TestNats;
@@ -282,7 +282,7 @@ describe('lifecycle', () => {
     expect((await b.fetch('/api/agents/flush-me')).status).toBe(404);
     expect(await b.stop('SIGTERM')).toBe(0);
 
-    const db = new Database(join(b.dataDir, 'kanade.db'), { readonly: true });
+    const db = openStoreDb(b.dataDir, { readonly: true });
     expect(db.prepare('SELECT hostname FROM agents WHERE pc_id = ?').get('flush-me')).toEqual({
       hostname: 'fm',
     });

@@ -1,4 +1,4 @@
-// The agent watchdog on a real nats-server and SQLite file, with a clock the
+// The agent watchdog on a real nats-server and the test store, with a clock the
 // test moves: stale agents get agent_offline at their last heartbeat,
 // recovered ones agent_online, a recovery and relapse inside one interval
 // gets both, repeated sweeps add nothing, and a restarted watchdog says
@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir } from '../../../test-support/backend.js';
+import { createStoreDb } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { createLogger } from '../src/log.js';
 import { bootstrapJetStream } from '../src/nats/bootstrap.js';
 import { type RunningDurable, startDurableProjector } from '../src/projectors/durable.js';
 import { obsEventsProjector } from '../src/projectors/obs-events.js';
-import { createStore, openDb, type Store } from '../src/store/index.js';
+import { createStore, type Store } from '../src/store/index.js';
 import {
   applyOutcomes,
   decide,
@@ -92,7 +93,7 @@ describe('watchdog on a broker', () => {
     nc = await connect({ servers: nats.url });
     await bootstrapJetStream(nc);
     dir = mkdtempSync(join(tmpdir(), 'kanade-watchdog-'));
-    store = createStore(openDb(join(dir, 'kanade.db')));
+    store = createStore(await createStoreDb(dir));
     projector = startDurableProjector(obsEventsProjector, { nc, store, log });
   });
   afterAll(async () => {

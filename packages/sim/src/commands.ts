@@ -18,8 +18,9 @@
 //   only as acks come back, so memory stays flat however many results are
 //   due. Started events go first, and an agent's result never precedes its
 //   started event. A publish that fails is retried (the result_id is the
-//   message id, so JetStream drops a duplicate) up to 5 times, then counted
-//   as an error.
+//   message id, so JetStream drops a duplicate) with a growing delay, up to
+//   8 times over about 20 s (a clustered broker electing a new stream
+//   leader answers "no responders" for seconds), then counted as an error.
 
 import { Command, isValidToken, KV, subject } from '@kanade/wire';
 import { jetstream } from '@nats-io/jetstream';
@@ -40,7 +41,9 @@ import { createHintOutputs } from './hint-output.js';
 
 export const MAX_IN_FLIGHT = 1000;
 const PUMP_MS = 10;
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 8;
+/** Delay before retry n (1-based): 0.5 s doubling, at most 5 s. */
+const retryDelayMs = (attempt: number) => Math.min(500 * 2 ** (attempt - 1), 5000);
 const SEEN_REQUESTS = 256;
 const KEY_RE = /^[-/_=.a-zA-Z0-9]+$/;
 
@@ -78,6 +81,8 @@ interface Send {
   pos: number;
   kind: 'started' | 'result';
   attempts: number;
+  /** performance.now() before which a failed publish is not retried. */
+  retryAt?: number;
 }
 
 export function startCommandResponder(
@@ -253,7 +258,10 @@ export function startCommandResponder(
         inFlight--;
         if (stopped) return;
         if (++s.attempts >= MAX_ATTEMPTS) counters.publishErrors++;
-        else retries.push(s);
+        else {
+          s.retryAt = performance.now() + retryDelayMs(s.attempts);
+          retries.push(s);
+        }
         schedulePump();
       },
     );
@@ -270,13 +278,16 @@ export function startCommandResponder(
 
   function pump(): void {
     if (stopped) return;
-    while (inFlight < MAX_IN_FLIGHT && retries.length > 0) publish(retries.shift()!);
+    const now = performance.now();
+    for (let i = 0; i < retries.length && inFlight < MAX_IN_FLIGHT; ) {
+      if (retries[i]!.retryAt! <= now) publish(retries.splice(i, 1)[0]!);
+      else i++;
+    }
     for (const run of runs) {
       while (inFlight < MAX_IN_FLIGHT && run.nextStarted < run.agents.length) {
         publish({ run, pos: run.nextStarted++, kind: 'started', attempts: 0 });
       }
     }
-    const now = performance.now();
     for (const run of runs) {
       const limit = run.nextStarted;
       while (

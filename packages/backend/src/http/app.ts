@@ -21,6 +21,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Services } from '../services/index.js';
+import { isStoreUnavailable } from '../store/db.js';
 import { type AuthSettings, registerAuth } from './auth.js';
 import { ApiError, codeForStatus, type ErrorBody } from './errors.js';
 import { enforceRoutePolicies } from './policy.js';
@@ -77,7 +78,11 @@ function isBrokerUnavailable(err: unknown): boolean {
     err instanceof natsErrors.ClosedConnectionError ||
     err instanceof natsErrors.ConnectionError ||
     err instanceof natsErrors.DrainingConnectionError ||
-    (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError)
+    (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError) ||
+    // No responder for a JetStream request (nats.js: JetStreamNotEnabled, not exported): in a cluster,
+    // the stream is electing a new leader.
+    (err instanceof natsErrors.RequestError && err.isNoResponders()) ||
+    (err instanceof Error && err.name === 'JetStreamNotEnabled')
   );
 }
 
@@ -130,6 +135,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         code: 'KANADE_ERR_UNAVAILABLE',
         message: `the NATS broker did not answer (${err.message}); retry once it is back`,
       };
+    } else if (isStoreUnavailable(err)) {
+      // PostgreSQL is down or restarting: the store reconnects by itself; the request's transaction
+      // was rolled back.
+      status = 503;
+      req.log.warn({ err: err.message, url: req.url, method: req.method }, 'database unavailable');
+      body = { code: 'KANADE_ERR_UNAVAILABLE', message: `${err.message}; retry once it is back` };
     } else {
       status = 500;
       req.log.error({ err, url: req.url, method: req.method }, 'request failed');

@@ -63,7 +63,7 @@ export const ERROR_CATALOGUE = {
   KANADE_ERR_BROKER: { status: 502, summary: 'The NATS broker failed to answer the request.' },
   KANADE_ERR_UNAVAILABLE: {
     status: 503,
-    summary: 'A dependency (broker, JetStream resource) is not available yet.',
+    summary: 'A dependency (broker, JetStream resource, PostgreSQL) is not available yet.',
   },
   KANADE_ERR_TIMEOUT: { status: 504, summary: 'An agent or the broker did not answer in time.' },
 } as const;

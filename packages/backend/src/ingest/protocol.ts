@@ -4,6 +4,8 @@ import type { ProjectorDelta } from '../projectors/stats.js';
 export interface IngestWorkerData {
   natsUrl: string;
   sqlitePath: string;
+  /** Set when the store is PostgreSQL (the worker opens its own connection). */
+  postgresUrl: string | undefined;
   logLevel: string;
   flushIntervalMs: number;
   flushMax: number;

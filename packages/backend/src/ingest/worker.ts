@@ -1,4 +1,4 @@
-// The ingest worker thread. Projector writes are synchronous SQLite calls;
+// The ingest worker thread. Projector writes are synchronous store calls;
 // running them here, on their own NATS connection and database connection,
 // keeps the HTTP event loop free (p99 of /api/agents stays flat while a
 // 100,000-agent fleet is being written) and lets ingest use the second core.
@@ -18,7 +18,7 @@ const log = createLogger(data.logLevel, 'kanade-ingest');
 const port = parentPort!;
 const post = (m: WorkerToMain) => port.postMessage(m);
 
-const db = openDb(data.sqlitePath, { migrate: false });
+const db = openDb({ sqlitePath: data.sqlitePath, postgresUrl: data.postgresUrl }, { migrate: false });
 const store = createStore(db);
 const abort = new AbortController();
 let projectors: (RunningProjector | RunningDurable)[] = [];

@@ -3,6 +3,13 @@
 // nothing, and a resource whose limits were edited by hand is put back. KV
 // buckets and object stores are streams underneath (`KV_<b>`, `OBJ_<b>`), so
 // the same limit comparison reconciles all three kinds.
+//
+// Replicas (`[nats] replicas`): every resource gets that many copies, also
+// the buckets other modules create lazily (ensureKvBucket defaults to the
+// count the last bootstrap used). A resource with another count is updated
+// to it: JetStream scales a clustered stream up or down in place. Asking
+// for more than one copy from a single, non-clustered server is a
+// configuration error (BrokerMisconfigured), never something to retry.
 
 import {
   ALL_OBJECT_STORES,
@@ -12,31 +19,66 @@ import {
   type ObjectStoreSpec,
   type StreamSpec,
 } from '@kanade/wire';
-import { type JetStreamManager, jetstreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import { BACKEND_KV_BUCKETS } from './backend-buckets.js';
 
 export interface BootstrapReport {
   created: string[];
   updated: string[];
   unchanged: string[];
+  /** What each update changed, e.g. `KV_jobs num_replicas 1 -> 3`. */
+  changes: string[];
 }
 
-type Limits = Pick<StreamConfig, 'max_age' | 'max_bytes' | 'max_msgs_per_subject'>;
+/** The broker cannot give what the config asks (replicas > 1 on a single server): fatal at startup. */
+export class BrokerMisconfigured extends Error {}
+
+type Limits = Pick<StreamConfig, 'max_age' | 'max_bytes' | 'max_msgs_per_subject' | 'num_replicas'>;
+
+/** Replicas for buckets created outside bootstrapJetStream (scheduler, lease, group definitions). */
+let defaultReplicas = 1;
+
+/** JetStream's "replicas > 1 not supported in non-clustered mode". */
+const ERR_REPLICAS_NOT_CLUSTERED = 10074;
+
+function notClustered(replicas: number, server: string | undefined): BrokerMisconfigured {
+  return new BrokerMisconfigured(
+    `KANADE_NATS_REPLICAS / [nats] replicas = ${replicas}, but the broker${server ? ` ${server}` : ''} is a ` +
+      'single nats-server without a JetStream cluster, which keeps one copy only. Point KANADE_NATS_URL at a ' +
+      'clustered broker (docs/scale-out.md) or set replicas = 1.',
+  );
+}
 
 function isNotFound(err: unknown): boolean {
   const e = err as { message?: string; code?: string | number; api_error?: { err_code?: number } };
   return e?.api_error?.err_code === 10059 || /not found/i.test(e?.message ?? '');
 }
 
-/** Update the stream when any of `want` differs from what the server has; returns whether it did. */
-async function reconcile(jsm: JetStreamManager, name: string, want: Partial<StreamConfig>): Promise<boolean> {
+/**
+ * Update the stream when any of `want` differs from what the server has; returns whether it did,
+ * noting each changed field in `changes`.
+ */
+async function reconcile(
+  jsm: JetStreamManager,
+  name: string,
+  want: Partial<StreamConfig>,
+  changes?: string[],
+): Promise<boolean> {
   const info = await jsm.streams.info(name);
   const have = info.config as unknown as Record<string, unknown>;
-  const differs = Object.entries(want).some(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v));
-  if (!differs) return false;
+  const differs = Object.entries(want).filter(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v));
+  if (!differs.length) return false;
   await jsm.streams.update(name, { ...info.config, ...want });
+  for (const [k, v] of differs)
+    changes?.push(`${name} ${k} ${JSON.stringify(have[k])} -> ${JSON.stringify(v)}`);
   return true;
 }
 
@@ -56,7 +98,7 @@ function streamConfig(spec: StreamSpec, replicas: number): Partial<StreamConfig>
 async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, replicas: number, r: BootstrapReport) {
   const want = streamConfig(spec, replicas);
   try {
-    if (await reconcile(jsm, spec.name, want)) r.updated.push(spec.name);
+    if (await reconcile(jsm, spec.name, want, r.changes)) r.updated.push(spec.name);
     else r.unchanged.push(spec.name);
   } catch (err) {
     if (!isNotFound(err)) throw err;
@@ -78,7 +120,7 @@ async function exists(jsm: JetStreamManager, stream: string): Promise<boolean> {
 export async function ensureKvBucket(
   nc: NatsConnection,
   spec: KvSpec,
-  replicas = 1,
+  replicas = defaultReplicas,
   report?: BootstrapReport,
 ) {
   const jsm = await jetstreamManager(nc);
@@ -89,8 +131,12 @@ export async function ensureKvBucket(
     ttl: spec.maxAgeMs,
     replicas,
   });
-  const limits: Partial<Limits> = { max_msgs_per_subject: spec.history, max_age: nanos(spec.maxAgeMs) };
-  const changed = had && (await reconcile(jsm, stream, limits));
+  const limits: Partial<Limits> = {
+    max_msgs_per_subject: spec.history,
+    max_age: nanos(spec.maxAgeMs),
+    num_replicas: replicas,
+  };
+  const changed = had && (await reconcile(jsm, stream, limits, report?.changes));
   report?.[!had ? 'created' : changed ? 'updated' : 'unchanged'].push(`kv:${spec.name}`);
   return kv;
 }
@@ -110,16 +156,33 @@ async function ensureObjectStore(
     r.created.push(`obj:${spec.name}`);
     return;
   }
-  const changed = await reconcile(jsm, stream, { max_age: nanos(spec.maxAgeMs), max_bytes: spec.maxBytes });
+  const changed = await reconcile(
+    jsm,
+    stream,
+    { max_age: nanos(spec.maxAgeMs), max_bytes: spec.maxBytes, num_replicas: replicas },
+    r.changes,
+  );
   r[changed ? 'updated' : 'unchanged'].push(`obj:${spec.name}`);
 }
 
 export async function bootstrapJetStream(nc: NatsConnection, replicas = 1): Promise<BootstrapReport> {
+  // A clustered server names its cluster in INFO; a single server cannot hold more than one copy.
+  if (replicas > 1 && !nc.info?.cluster) throw notClustered(replicas, nc.getServer());
+  defaultReplicas = replicas;
   const jsm = await jetstreamManager(nc);
-  const report: BootstrapReport = { created: [], updated: [], unchanged: [] };
-  for (const spec of ALL_STREAMS) await ensureStream(jsm, spec, replicas, report);
-  for (const spec of BOOTSTRAP_KV_BUCKETS) await ensureKvBucket(nc, spec, replicas, report);
-  for (const spec of ALL_OBJECT_STORES) await ensureObjectStore(nc, spec, replicas, report);
+  const report: BootstrapReport = { created: [], updated: [], unchanged: [], changes: [] };
+  try {
+    for (const spec of ALL_STREAMS) await ensureStream(jsm, spec, replicas, report);
+    for (const spec of BOOTSTRAP_KV_BUCKETS) await ensureKvBucket(nc, spec, replicas, report);
+    for (const spec of BACKEND_KV_BUCKETS) await ensureKvBucket(nc, spec, replicas, report);
+    for (const spec of ALL_OBJECT_STORES) await ensureObjectStore(nc, spec, replicas, report);
+  } catch (err) {
+    const clusterless =
+      (err instanceof JetStreamApiError && err.code === ERR_REPLICAS_NOT_CLUSTERED) ||
+      /non-clustered mode/i.test((err as Error).message);
+    if (clusterless) throw notClustered(replicas, nc.getServer());
+    throw err;
+  }
   return report;
 }
 

@@ -17,7 +17,11 @@ export async function connectWithRetry(opts: ConnectOptions): Promise<NatsConnec
   for (let attempt = 1; ; attempt++) {
     try {
       const nc = await connect({
-        servers: opts.url,
+        // A cluster is a comma-separated list; every node is a seed, so one that is down does not block startup.
+        servers: opts.url
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
         name: opts.name,
         reconnect: true,
         maxReconnectAttempts: -1,

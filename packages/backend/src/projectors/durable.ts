@@ -81,6 +81,7 @@ interface Pending<R> {
 // that gap short while leaving ample time for one batch transaction.
 const ACK_WAIT_NS = 10_000_000_000;
 const MAX_ACK_PENDING = 20_000;
+const PULL_EXPIRES_MS = 5000;
 
 /** Create the durable consumer if it is missing (deliver-all, explicit ack), reconcile its limits, return it. */
 async function ensureConsumer(nc: NatsConnection, p: DurableProjector<unknown>) {
@@ -182,7 +183,14 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       try {
         const consumer = await ensureConsumer(opts.nc, spec as DurableProjector<unknown>);
         if (stopped) break;
-        messages = await consumer.consume({ max_messages: batchMax, callback: onMessage });
+        messages = await consumer.consume({
+          max_messages: batchMax,
+          // Pulls expire (and are renewed) every PULL_EXPIRES_MS with idle heartbeats at half that: when a
+          // cluster node dies with this consumer's leader on it, the lost pull is noticed by the missed
+          // heartbeats within seconds instead of the default 30 s pull's minute.
+          expires: PULL_EXPIRES_MS,
+          callback: onMessage,
+        });
         opts.log.info(
           { projector: spec.name, stream: spec.stream, durable: spec.durable },
           'durable projector started',

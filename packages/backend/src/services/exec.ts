@@ -61,6 +61,9 @@ export interface ExecDeps {
   now: () => number;
 }
 
+/** How long a command publish is retried while the broker fails over (see publish()). */
+const PUBLISH_RETRY_MS = 15_000;
+
 /** The object store reports `SHA-256=<base64url>`; Commands carry lowercase hex (upstream). */
 function digestHex(digest: string): string {
   const b64 = digest.replace(/^SHA-256=/i, '');
@@ -179,11 +182,25 @@ export function createExecService(deps: ExecDeps) {
     return p;
   }
 
-  async function publish(subj: string, payload: Uint8Array): Promise<void> {
-    try {
-      await js.publish(subj, payload);
-    } catch (err) {
-      throw new ApiError('KANADE_ERR_BROKER', `publish to ${subj} failed: ${(err as Error).message}`);
+  /**
+   * JetStream publish, retried for up to PUBLISH_RETRY_MS: while a clustered broker fails over (a node
+   * down, the EXEC stream electing a new leader) publishes time out for a few seconds, and giving up half
+   * way through a fan-out would leave commands out for an execution that is then removed. The msgID
+   * makes a retry whose first ack was lost a duplicate the stream drops; agents ignore a request_id
+   * they have already handled.
+   */
+  async function publish(subj: string, payload: Uint8Array, msgID: string): Promise<void> {
+    const deadline = Date.now() + PUBLISH_RETRY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await js.publish(subj, payload, { msgID });
+        return;
+      } catch (err) {
+        if (Date.now() >= deadline)
+          throw new ApiError('KANADE_ERR_BROKER', `publish to ${subj} failed: ${(err as Error).message}`);
+        log.warn({ subject: subj, attempt, err: (err as Error).message }, 'command publish failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(250 * attempt, 2000)));
+      }
     }
   }
 
@@ -251,7 +268,7 @@ export function createExecService(deps: ExecDeps) {
         ? waves.filter((w) => w.status === 'published').map((w) => w.subject)
         : subjects;
       try {
-        for (const subj of now) await publish(subj, payload);
+        for (const subj of now) await publish(subj, payload, `${ids.request_id}:${subj}`);
       } catch (err) {
         store.tx(() => {
           store.waves.removeForExecution(ids.exec_id);

@@ -17,6 +17,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { ApiError, badRequest, notFound } from '../http/errors.js';
+import { ensureKvBucket } from '../nats/bootstrap.js';
 import type { AuditService, Caller } from './audit.js';
 import { jsonOf, readEntries } from './kv.js';
 import { QUERY_MAX_LIMIT, QueryError, type QueryRunner, validateReadOnly } from './query.js';
@@ -113,7 +114,7 @@ export function createGroupDefService(deps: {
 
   async function create(name: string): Promise<Bucket> {
     const spec = LAZY_KV_BUCKETS.find((b) => b.name === name)!;
-    const kv = await kvm.create(name, { history: spec.history });
+    const kv = await ensureKvBucket(nc, spec);
     present.add(name);
     return kv;
   }

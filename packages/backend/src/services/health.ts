@@ -1,6 +1,7 @@
 // Fleet health rollup (`/api/health/fleet`) and JetStream status. Degraded
 // means an operator must act: a JetStream resource is missing, every known
 // agent is silent, or a projector is failing to write (a full disk, say).
+// An unreachable database (PostgreSQL down or restarting) is degraded too.
 // The JetStream probe is cached briefly so a dashboard full of tabs does not
 // hammer the broker.
 
@@ -8,6 +9,7 @@ import { toRfc3339 } from '@kanade/wire';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Metrics } from '../metrics.js';
 import { type JetStreamStatus, jetStreamStatus } from '../nats/bootstrap.js';
+import { isStoreUnavailable } from '../store/db.js';
 import type { Store } from '../store/index.js';
 
 const CACHE_MS = 5000;
@@ -34,7 +36,15 @@ export function createHealthService(deps: {
     jetstream,
     async fleet() {
       const now = deps.now();
-      const { known, active } = deps.store.agents.counts(now);
+      let known = 0;
+      let active = 0;
+      let dbError: string | undefined;
+      try {
+        ({ known, active } = deps.store.agents.counts(now));
+      } catch (err) {
+        if (!isStoreUnavailable(err)) throw err;
+        dbError = (err as Error).message;
+      }
       let js: JetStreamStatus | undefined;
       let jsError: string | undefined;
       try {
@@ -53,6 +63,7 @@ export function createHealthService(deps: {
       }
       const ingestFailing = flushErrorsSeenAt > 0 && now - flushErrorsSeenAt < 5 * 60 * 1000;
       const reasons: string[] = [];
+      if (dbError) reasons.push(`database unreachable: ${dbError}`);
       if (jsError) reasons.push(`JetStream unreachable: ${jsError}`);
       if (missing.length) reasons.push(`JetStream resources missing: ${missing.join(', ')}`);
       if (known > 0 && active === 0) reasons.push('every known agent is offline');

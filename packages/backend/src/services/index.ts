@@ -48,7 +48,7 @@ export function createServices(deps: ServiceDeps) {
       audit,
       sessions,
       settings: serverSettings,
-      throttle: createLoginThrottle(now),
+      throttle: createLoginThrottle(deps.nc, now),
       log: deps.log,
       now,
     }),

@@ -21,8 +21,16 @@
 //    (2, this is an admin tool) is reused and idle ones exit after a minute.
 //    The worker is inline source (eval) so the build needs no extra entry
 //    point; it requires better-sqlite3 by the path resolved here.
+// On PostgreSQL (`path` is the postgres:// URL) layers 2-4 are the server's:
+// each query runs on its own connection in a READ ONLY transaction with a
+// statement_timeout, rolled back after, read through a cursor up to the cap; the text is
+// translated like the store's (store/dialect.ts: REGEXP, LIKE), and the
+// system catalogs and server functions (pg_*, information_schema,
+// set_config, current_setting, dblink, lo_*) are refused like PRAGMA is.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import pg from 'pg';
+import { postgresTranslator } from '../store/db.js';
 
 export const QUERY_DEFAULT_LIMIT = 1000;
 export const QUERY_MAX_LIMIT = 10_000;
@@ -91,6 +99,26 @@ export function validateReadOnly(sql: string): string | undefined {
   return undefined;
 }
 
+const PG_BLOCKED: [string, RegExp][] = [
+  ['pg_*', /(^|[^a-z0-9_$])pg_[a-z0-9_]*/],
+  ...['information_schema', 'set_config', 'current_setting', 'dblink', 'copy'].map((kw): [string, RegExp] => [
+    kw,
+    new RegExp(`(^|[^a-z0-9_$])${kw}([^a-z0-9_$]|$)`),
+  ]),
+  ['lo_*', /(^|[^a-z0-9_$])lo_[a-z0-9_]+/],
+];
+
+/** validateReadOnly plus PostgreSQL's catalogs and server-side functions. */
+export function validateReadOnlyPostgres(sql: string): string | undefined {
+  const why = validateReadOnly(sql);
+  if (why) return why;
+  const stripped = stripNoise(sql.trim()).toLowerCase();
+  for (const [kw, re] of PG_BLOCKED) {
+    if (re.test(stripped)) return `'${kw}' is not allowed in a read-only query`;
+  }
+  return undefined;
+}
+
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
@@ -147,12 +175,72 @@ export interface QueryRunner {
   close(): Promise<void>;
 }
 
+// The store's column types (pg/bridge-worker.ts): int8 / numeric as numbers, booleans as 1/0.
+const PG_PARSERS: Record<number, (v: string) => unknown> = {
+  20: Number,
+  1700: Number,
+  16: (v) => (v === 't' ? 1 : 0),
+};
+const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    PG_PARSERS[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+function createPostgresQueryRunner(url: string, timeoutMs: number): QueryRunner {
+  const open = new Set<pg.Client>();
+  let closed = false;
+  const cell = (v: unknown) =>
+    Buffer.isBuffer(v) ? `<blob ${v.length} bytes>` : typeof v === 'bigint' ? Number(v) : v;
+  return {
+    async run(sql, limit) {
+      const why = validateReadOnlyPostgres(sql);
+      if (why) throw new QueryError('rejected', why);
+      if (closed) throw new QueryError('sql', 'the query runner is closed');
+      const text = postgresTranslator()(sql.trim().replace(/[\s;]+$/, '')).text;
+      const client = new pg.Client({
+        connectionString: url,
+        query_timeout: timeoutMs + 5000,
+        types: PG_TYPES,
+      });
+      open.add(client);
+      try {
+        await client.connect();
+        await client.query('BEGIN READ ONLY');
+        await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+        await client.query(`DECLARE kanade_query NO SCROLL CURSOR FOR ${text}\n`);
+        const r = await client.query({
+          text: `FETCH FORWARD ${Math.max(0, Math.floor(limit)) + 1} FROM kanade_query`,
+          rowMode: 'array',
+        });
+        const rows = (r.rows as unknown[][]).map((row) => row.map(cell));
+        const truncated = rows.length > limit;
+        if (truncated) rows.length = limit;
+        return { columns: r.fields.map((f) => f.name), rows, truncated };
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        if (e.code === '57014')
+          throw new QueryError('timeout', `query exceeded the ${Math.round(timeoutMs / 1000)}s budget`);
+        throw new QueryError('sql', e.message);
+      } finally {
+        open.delete(client);
+        await client.query('ROLLBACK').catch(() => {});
+        await client.end().catch(() => {});
+      }
+    },
+    async close() {
+      closed = true;
+      await Promise.all([...open].map((c) => c.end().catch(() => {})));
+    },
+  };
+}
+
 export function createQueryRunner(opts: {
   path: string;
   timeoutMs?: number;
   maxWorkers?: number;
 }): QueryRunner {
   const timeoutMs = opts.timeoutMs ?? QUERY_TIMEOUT_MS;
+  if (/^postgres(ql)?:\/\//.test(opts.path)) return createPostgresQueryRunner(opts.path, timeoutMs);
   const maxWorkers = opts.maxWorkers ?? 2;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const idle: Slot[] = [];

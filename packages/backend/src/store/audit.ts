@@ -2,6 +2,7 @@
 // the filtered, paged query behind GET /api/audit. Regex filters use the
 // REGEXP function db.ts registers (patterns are validated by the route).
 import type { Db } from './db.js';
+import { totalChanges } from './dialect.js';
 
 export interface AuditRow {
   actor: string;
@@ -43,10 +44,9 @@ export function createAuditStore(db: Db) {
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM audit_log');
   return {
     insert(rows: readonly AuditRow[]): number {
-      let n = 0;
-      for (const r of rows)
-        n += insert.run(r.actor, r.action, r.target, r.payload, r.occurred_at, r.stream_seq).changes;
-      return n;
+      return totalChanges(
+        rows.map((r) => insert.run(r.actor, r.action, r.target, r.payload, r.occurred_at, r.stream_seq)),
+      );
     },
     count(): number {
       return count.get()!.n;

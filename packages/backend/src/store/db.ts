@@ -1,17 +1,37 @@
-// Opening the SQLite database: WAL so HTTP readers never wait for the ingest
-// writer, synchronous=NORMAL (durable across process crashes; the streams
-// cover a power loss), a busy timeout so the two writer threads queue
-// instead of failing, and numbered migrations applied in one transaction each.
+// Opening the database. SQLite (the embedded default): WAL so HTTP readers
+// never wait for the ingest writer, synchronous=NORMAL (durable across
+// process crashes; the streams cover a power loss), a busy timeout so the two
+// writer threads queue instead of failing. PostgreSQL (`postgresUrl`, for
+// replicas): the same Db API through a synchronous bridge (pg/pg-db.ts) with
+// the SQL translated by dialect.ts. Both apply the numbered migrations in one
+// transaction each; on PostgreSQL under an advisory lock, so replicas that
+// start together do not race.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { compileFilter } from '../regex.js';
+import {
+  createPgTranslator,
+  type Dialect,
+  notNullColumns,
+  PG_FUNCTIONS,
+  type PgStatement,
+} from './dialect.js';
+import { PgUnavailableError } from './pg/bridge.js';
+import { PgDb } from './pg/pg-db.js';
 
-export type Db = Database.Database;
+/** better-sqlite3's API; on PostgreSQL the subset pg/pg-db.ts implements. */
+export type Db = Database.Database & { readonly dialect: Dialect };
+
+/** Where the data lives: PostgreSQL when `postgresUrl` is set, else the SQLite file. */
+export interface DbTarget {
+  sqlitePath: string;
+  postgresUrl?: string | undefined;
+}
 
 /** packages/backend/migrations, found from src/store/ (tests) or dist/ (built). */
-function migrationsDir(): string {
+export function migrationsDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     const candidate = join(dir, 'migrations');
@@ -45,11 +65,80 @@ export interface OpenOptions {
   migrate?: boolean;
 }
 
-export function openDb(path: string, opts: OpenOptions = {}): Db {
+function migrationFiles(): { version: string; sql: string }[] {
+  const dir = migrationsDir();
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: f.replace(/\.sql$/, ''), sql: readFileSync(join(dir, f), 'utf8') }));
+}
+
+/**
+ * The database cannot be reached right now (PostgreSQL down or restarting; the bridge reconnects by
+ * itself). A transaction in progress was rolled back by the server; a lone statement in flight when
+ * the connection broke may or may not have committed, as with any lost connection. SQLite has no
+ * such state.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  return err instanceof PgUnavailableError;
+}
+
+/** `postgres://user:secret@host:5432/db` -> `postgres://host:5432/db` (for logs). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}
+
+let translator: ((sql: string) => PgStatement) | undefined;
+
+/** The SQLite -> PostgreSQL statement translator (dialect.ts), knowing the migrations' NOT NULL columns. */
+export function postgresTranslator(): (sql: string) => PgStatement {
+  translator ??= createPgTranslator(
+    notNullColumns(
+      migrationFiles()
+        .map((m) => m.sql)
+        .join('\n'),
+    ),
+  );
+  return translator;
+}
+
+function openPostgres(url: string, opts: OpenOptions): Db {
+  const translate = postgresTranslator();
+  let db: PgDb;
+  try {
+    db = new PgDb(url, translate);
+  } catch (err) {
+    throw new Error(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}`);
+  }
+  const pgDb = db as unknown as Db;
+  if (opts.migrate ?? !opts.readonly) {
+    try {
+      migrate(pgDb);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+  return pgDb;
+}
+
+export function openDb(target: string | DbTarget, opts: OpenOptions = {}): Db {
+  const t = typeof target === 'string' ? { sqlitePath: target } : target;
+  if (t.postgresUrl) return openPostgres(t.postgresUrl, opts);
+  const path = t.sqlitePath;
   if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
   let db: Db;
   try {
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db = new Database(path, {
+      readonly: opts.readonly ?? false,
+      fileMustExist: opts.readonly ?? false,
+    }) as Db;
+    Object.defineProperty(db, 'dialect', { value: 'sqlite' });
     db.pragma('busy_timeout = 30000');
     if (!opts.readonly) db.pragma('journal_mode = WAL');
   } catch (err) {
@@ -71,6 +160,21 @@ export function openDb(path: string, opts: OpenOptions = {}): Db {
 }
 
 export function migrate(db: Db): string[] {
+  if (db.dialect !== 'postgres') return migrateLocked(db);
+  // One migrator at a time across replicas; the lock is the connection's and ends with it at the latest.
+  db.prepare('SELECT pg_advisory_lock(?)').get(MIGRATION_LOCK);
+  try {
+    (db as unknown as PgDb).execNative(PG_FUNCTIONS);
+    return migrateLocked(db);
+  } finally {
+    db.prepare('SELECT pg_advisory_unlock(?)').get(MIGRATION_LOCK);
+  }
+}
+
+/** pg_advisory_lock key of the migrations ("kanade" in ASCII). */
+const MIGRATION_LOCK = 0x6b616e616465;
+
+function migrateLocked(db: Db): string[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version TEXT PRIMARY KEY,
     applied_at INTEGER NOT NULL
@@ -81,15 +185,9 @@ export function migrate(db: Db): string[] {
       .all()
       .map((r) => r.version),
   );
-  const dir = migrationsDir();
-  const files = readdirSync(dir)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
-    .sort();
   const ran: string[] = [];
-  for (const file of files) {
-    const version = file.replace(/\.sql$/, '');
+  for (const { version, sql } of migrationFiles()) {
     if (applied.has(version)) continue;
-    const sql = readFileSync(join(dir, file), 'utf8');
     db.transaction(() => {
       db.exec(sql);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(

@@ -5,6 +5,7 @@
 // rows; the wave dispatcher records an abort-on-failure decision.
 import { toRfc3339 } from '@kanade/wire';
 import type { Db } from './db.js';
+import { totalChanges } from './dialect.js';
 
 export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'expired'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
@@ -136,18 +137,16 @@ export function createExecutionStore(db: Db) {
 
     /** Apply accumulated counter deltas, one UPDATE per execution (caller owns the transaction). */
     bump(deltas: ReadonlyMap<string, CounterDelta>): number {
-      let n = 0;
+      const results = [];
       for (const [execId, d] of deltas) {
         if (d.success === 0 && d.failure === 0) continue;
-        n += bump.run(d.success, d.failure, d.success, d.failure, execId).changes;
+        results.push(bump.run(d.success, d.failure, d.success, d.failure, execId));
       }
-      return n;
+      return totalChanges(results);
     },
 
     markRunning(execIds: Iterable<string>): number {
-      let n = 0;
-      for (const id of execIds) n += markRunning.run(id).changes;
-      return n;
+      return totalChanges([...execIds].map((id) => markRunning.run(id)));
     },
 
     /** pending rows initiated before `cutoff` become expired. */

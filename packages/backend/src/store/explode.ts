@@ -23,6 +23,7 @@
 // about the schema behind.
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import { type TableColumn, tableColumnsQuery, tableExistsQuery, totalChanges } from './dialect.js';
 
 export const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const BUILTIN_COLUMNS = new Set(['pc_id', 'job_id', 'collected_at']);
@@ -130,19 +131,14 @@ export function filterSql(expr: string, f: SearchFilter): { sql: string; param: 
   if (cmp) return { sql: `${expr} ${cmp} ?`, param: f.value };
   const v = likeEscape(String(f.value));
   const pattern = f.op === 'contains' ? `%${v}%` : f.op === 'prefix' ? `${v}%` : `%${v}`;
-  return { sql: `${expr} LIKE ? ESCAPE '\\'`, param: pattern };
+  // CAST: a number column matches as its text on both stores (PostgreSQL has no implicit cast for LIKE).
+  return { sql: `CAST(${expr} AS TEXT) LIKE ? ESCAPE '\\'`, param: pattern };
 }
 
-export interface TableColumn {
-  name: string;
-  type: string;
-  pk: number;
-}
+export type { TableColumn };
 
 export function createExplodeStore(db: Db) {
-  const tableExists = db
-    .prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
-    .pluck();
+  const tableExists = tableExistsQuery(db);
   const owner = db.prepare<[string], { job_id: string; field: string }>(
     'SELECT job_id, field FROM inventory_explode_tables WHERE table_name = ?',
   );
@@ -161,8 +157,7 @@ export function createExplodeStore(db: Db) {
     return s;
   };
 
-  const tableInfo = db.prepare<[string], TableColumn>('SELECT name, type, pk FROM pragma_table_info(?)');
-  const columnsOf = (table: string): TableColumn[] => tableInfo.all(table);
+  const columnsOf = tableColumnsQuery(db);
 
   function rebuild(spec: ExplodeSpec, existing: TableColumn[]) {
     const tmp = `${spec.table}__migrate`;
@@ -189,7 +184,7 @@ export function createExplodeStore(db: Db) {
       const err = explodeSpecError(spec);
       if (err) throw new Error(err);
       const own = owner.get(spec.table);
-      const exists = tableExists.get(spec.table) === 1;
+      const exists = tableExists(spec.table);
       if (exists && !own) {
         throw new Error(
           `table ${spec.table} already exists and was not created for an explode spec; rename it`,
@@ -267,9 +262,7 @@ export function createExplodeStore(db: Db) {
       const insert = stmt(
         `INSERT INTO ${q(spec.table)} (pc_id, job_id, collected_at, ${cols}) VALUES (?, ?, ?, ${marks}) ON CONFLICT DO NOTHING`,
       );
-      let n = 0;
-      for (const v of values) n += insert.run(pcId, jobId, collectedAt, ...v).changes;
-      return n;
+      return totalChanges(values.map((v) => insert.run(pcId, jobId, collectedAt, ...v)));
     },
 
     /**
@@ -285,8 +278,7 @@ export function createExplodeStore(db: Db) {
       limit: number,
       offset: number,
     ): Record<string, unknown>[] {
-      const have =
-        tableExists.get(spec.table) === 1 ? new Set(columnsOf(spec.table).map((c) => c.name)) : undefined;
+      const have = tableExists(spec.table) ? new Set(columnsOf(spec.table).map((c) => c.name)) : undefined;
       if (!have || filters.some((f) => !have.has(f.column))) return [];
       const select = spec.columns.map((c) => (have.has(c.field) ? q(c.field) : `NULL AS ${q(c.field)}`));
       const where = ['job_id = ?'];

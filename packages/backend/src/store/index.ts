@@ -43,4 +43,5 @@ export function createStore(db: Db) {
   };
 }
 export type Store = ReturnType<typeof createStore>;
-export { type Db, migrate, openDb } from './db.js';
+export { type Db, type DbTarget, migrate, openDb, redactUrl } from './db.js';
+export { type Dialect, tableColumnsQuery, tableExistsQuery } from './dialect.js';

@@ -6,6 +6,7 @@
 // values (facts, display, summary).
 import { toRfc3339 } from '@kanade/wire';
 import type { Db } from './db.js';
+import { jsonNumber } from './dialect.js';
 import { filterSql, type SearchFilter } from './explode.js';
 
 export interface FactsRow {
@@ -197,7 +198,7 @@ export function createInventoryStore(db: Db) {
       for (const f of filters) {
         const expr = `json_extract(facts_json, '$.${f.column}')`;
         if (typeof f.value === 'number') {
-          const num = filterSql(expr, f);
+          const num = filterSql(jsonNumber(db, 'facts_json', f.column), f);
           const text = filterSql(expr, { ...f, value: String(f.value) });
           where.push(
             `((json_type(facts_json, '$.${f.column}') IN ('integer', 'real') AND ${num.sql}) OR ` +

@@ -6,6 +6,7 @@
 // from the (pc_id, at), (kind, at) and (at) indexes.
 import { toRfc3339 } from '@kanade/wire';
 import type { Db } from './db.js';
+import { totalChanges } from './dialect.js';
 
 export interface ObsEventRow {
   pc_id: string;
@@ -91,10 +92,9 @@ export function createObsEventStore(db: Db) {
   return {
     /** Insert a batch (caller owns the transaction); returns rows actually inserted. */
     insert(rows: readonly ObsEventRow[]): number {
-      let n = 0;
-      for (const r of rows)
-        n += insert.run(r.pc_id, r.at, r.kind, r.source, r.event_record_id, r.payload).changes;
-      return n;
+      return totalChanges(
+        rows.map((r) => insert.run(r.pc_id, r.at, r.kind, r.source, r.event_record_id, r.payload)),
+      );
     },
 
     list(q: ObsEventQuery): ObsEventView[] {

@@ -3,6 +3,7 @@
 // the bucketed queries behind the perf endpoints (averages computed in SQL).
 import { toRfc3339 } from '@kanade/wire';
 import type { Db } from './db.js';
+import { totalChanges } from './dialect.js';
 
 export interface HostPerfRow {
   pc_id: string;
@@ -77,13 +78,13 @@ export function createPerfStore(db: Db) {
      ON CONFLICT (pc_id, at) DO NOTHING`,
   );
   const rollupSet = ROLLUP_KEYS.map(
-    (k) => `${k}_sum = ${k}_sum + excluded.${k}_sum, ${k}_n = ${k}_n + excluded.${k}_n,
-      ${k}_max = CASE WHEN ${k}_max IS NULL OR excluded.${k}_max > ${k}_max THEN excluded.${k}_max ELSE ${k}_max END`,
+    (k) => `${k}_sum = f.${k}_sum + excluded.${k}_sum, ${k}_n = f.${k}_n + excluded.${k}_n,
+      ${k}_max = CASE WHEN f.${k}_max IS NULL OR excluded.${k}_max > f.${k}_max THEN excluded.${k}_max ELSE f.${k}_max END`,
   ).join(',\n');
   const upsertRollup = db.prepare(
-    `INSERT INTO fleet_perf_minutes (minute, samples, ${ROLLUP_KEYS.map((k) => `${k}_sum, ${k}_n, ${k}_max`).join(', ')})
+    `INSERT INTO fleet_perf_minutes AS f (minute, samples, ${ROLLUP_KEYS.map((k) => `${k}_sum, ${k}_n, ${k}_max`).join(', ')})
      VALUES (?, ?, ${ROLLUP_KEYS.map(() => '?, ?, ?').join(', ')})
-     ON CONFLICT (minute) DO UPDATE SET samples = samples + excluded.samples, ${rollupSet}`,
+     ON CONFLICT (minute) DO UPDATE SET samples = f.samples + excluded.samples, ${rollupSet}`,
   );
   const insertProcess = db.prepare(
     `INSERT INTO process_perf_samples (pc_id, at, pid, name, cpu_pct, rss_bytes,
@@ -108,8 +109,9 @@ export function createPerfStore(db: Db) {
     insertHostPerf(rows: readonly HostPerfRow[]): number {
       const minutes = new Map<number, Rollup>();
       let inserted = 0;
-      for (const r of rows) {
-        const res = insertHost.run(
+      // Every insert is issued before any result is read (totalChanges in dialect.ts says why).
+      const results = rows.map((r) =>
+        insertHost.run(
           r.pc_id,
           r.at,
           r.cpu_pct,
@@ -122,8 +124,10 @@ export function createPerfStore(db: Db) {
           r.disk_written_bytes_per_sec,
           r.net_rx_bytes_per_sec,
           r.net_tx_bytes_per_sec,
-        );
-        if (res.changes === 0) continue;
+        ),
+      );
+      for (const [k, r] of rows.entries()) {
+        if (results[k]!.changes === 0) continue;
         inserted++;
         const minute = r.at - (r.at % 60_000);
         let agg = minutes.get(minute);
@@ -155,20 +159,20 @@ export function createPerfStore(db: Db) {
     },
 
     insertProcessPerf(rows: readonly ProcessPerfRow[]): number {
-      let inserted = 0;
-      for (const r of rows) {
-        inserted += insertProcess.run(
-          r.pc_id,
-          r.at,
-          r.pid,
-          r.name,
-          r.cpu_pct,
-          r.rss_bytes,
-          r.disk_read_bytes_per_sec,
-          r.disk_written_bytes_per_sec,
-        ).changes;
-      }
-      return inserted;
+      return totalChanges(
+        rows.map((r) =>
+          insertProcess.run(
+            r.pc_id,
+            r.at,
+            r.pid,
+            r.name,
+            r.cpu_pct,
+            r.rss_bytes,
+            r.disk_read_bytes_per_sec,
+            r.disk_written_bytes_per_sec,
+          ),
+        ),
+      );
     },
 
     /** Per-host buckets of `stepMs` from `from` (inclusive) to `to` (exclusive); empty buckets are left out. */

@@ -10,7 +10,9 @@
 // moves the reaper's failure to success when it succeeded, so the total is
 // counted once either way.
 import { toRfc3339 } from '@kanade/wire';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import { readsAreRoundTrips, totalChanges } from './dialect.js';
 import type { CounterDelta } from './executions.js';
 
 /** One finished result, normalised for the database. */
@@ -144,6 +146,25 @@ function anchoredLiteral(pattern: string): string | undefined {
   return m?.[1];
 }
 
+/** Largest multi-row upsert: 13 parameters a row, well below PostgreSQL's 65,535. */
+const MAX_CHUNK = 512;
+
+const values = (r: ResultRow) => [
+  r.result_id,
+  r.request_id,
+  r.exec_id,
+  r.parent_result_id,
+  r.pc_id,
+  r.exit_code,
+  r.skipped,
+  r.stdout,
+  r.stderr,
+  r.started_at,
+  r.finished_at,
+  r.job_id,
+  r.recorded_at,
+];
+
 function addDelta(deltas: Map<string, CounterDelta>, execId: string, success: number, failure: number) {
   const d = deltas.get(execId);
   if (d) {
@@ -159,21 +180,36 @@ export function createResultStore(db: Db) {
   // comes back with reaped = 2 ("was reaped"), which clearReaped() then sets to 0; a redelivery
   // returns no row at all (the WHERE guard fails). The ids an in-flight row already has (from its
   // started event) are left out of SET: SQLite rewrites every index on a SET column, changed or not.
-  const upsert = db.prepare<unknown[], { reaped: number }>(
-    `INSERT INTO execution_results (result_id, request_id, exec_id, parent_result_id, pc_id, exit_code, skipped,
-       stdout, stderr, started_at, finished_at, job_id, recorded_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (result_id) DO UPDATE SET
+  const columns = `(result_id, request_id, exec_id, parent_result_id, pc_id, exit_code, skipped,
+       stdout, stderr, started_at, finished_at, job_id, recorded_at)`;
+  const onConflict = `ON CONFLICT (result_id) DO UPDATE SET
        exit_code = excluded.exit_code,
        skipped = excluded.skipped,
        stdout = excluded.stdout,
        stderr = excluded.stderr,
        finished_at = excluded.finished_at,
-       reaped = CASE WHEN reaped = 1 THEN 2 ELSE 0 END,
+       reaped = CASE WHEN execution_results.reaped = 1 THEN 2 ELSE 0 END,
        job_id = COALESCE(execution_results.job_id, excluded.job_id)
-     WHERE execution_results.finished_at IS NULL OR execution_results.reaped = 1
-     RETURNING reaped`,
+     WHERE execution_results.finished_at IS NULL OR execution_results.reaped = 1`;
+  const placeholders = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  const upsert = db.prepare<unknown[], { reaped: number }>(
+    `INSERT INTO execution_results ${columns} VALUES ${placeholders} ${onConflict} RETURNING reaped`,
   );
+  // Where a read is a round trip (readsAreRoundTrips), results go in multi-row statements instead:
+  // one per power-of-two chunk, so a batch is a few round trips and only a few statement texts exist.
+  const batched = readsAreRoundTrips(db);
+  const upsertChunk = new Map<number, Statement<unknown[], { result_id: string; reaped: number }>>();
+  function chunkStatement(n: number) {
+    let stmt = upsertChunk.get(n);
+    if (!stmt) {
+      stmt = db.prepare(
+        `INSERT INTO execution_results ${columns} VALUES ${Array(n).fill(placeholders).join(', ')}
+         ${onConflict} RETURNING result_id, reaped`,
+      );
+      upsertChunk.set(n, stmt);
+    }
+    return stmt;
+  }
   const clearReaped = db.prepare('UPDATE execution_results SET reaped = 0 WHERE result_id = ?');
   const insertInFlight = db.prepare(
     `INSERT INTO execution_results (result_id, request_id, exec_id, pc_id, started_at, recorded_at, job_id,
@@ -247,51 +283,55 @@ export function createResultStore(db: Db) {
     upsert(rows: readonly ResultRow[]): { written: number; deltas: Map<string, CounterDelta> } {
       const deltas = new Map<string, CounterDelta>();
       let written = 0;
-      for (const r of rows) {
-        const settled = upsert.get(
-          r.result_id,
-          r.request_id,
-          r.exec_id,
-          r.parent_result_id,
-          r.pc_id,
-          r.exit_code,
-          r.skipped,
-          r.stdout,
-          r.stderr,
-          r.started_at,
-          r.finished_at,
-          r.job_id,
-          r.recorded_at,
-        );
-        if (!settled) continue;
+      const settle = (r: ResultRow, reaped: number) => {
         written++;
-        const wasReaped = settled.reaped === 2;
+        const wasReaped = reaped === 2;
         if (wasReaped) clearReaped.run(r.result_id);
-        if (r.exec_id === null) continue;
+        if (r.exec_id === null) return;
         if (!wasReaped) addDelta(deltas, r.exec_id, r.exit_code === 0 ? 1 : 0, r.exit_code === 0 ? 0 : 1);
         // The reaper counted this run as a failure; a real success moves it over.
         else if (r.exit_code === 0) addDelta(deltas, r.exec_id, 1, -1);
-      }
+      };
+      if (batched) upsertBatched(rows, settle);
+      else
+        for (const r of rows) {
+          const settled = upsert.get(
+            r.result_id,
+            r.request_id,
+            r.exec_id,
+            r.parent_result_id,
+            r.pc_id,
+            r.exit_code,
+            r.skipped,
+            r.stdout,
+            r.stderr,
+            r.started_at,
+            r.finished_at,
+            r.job_id,
+            r.recorded_at,
+          );
+          if (settled) settle(r, settled.reaped);
+        }
       return { written, deltas };
     },
 
     /** Insert in-flight rows; an existing row (in flight or finished) is left alone. */
     insertInFlight(rows: readonly InFlightRow[]): number {
-      let n = 0;
-      for (const r of rows) {
-        n += insertInFlight.run(
-          r.result_id,
-          r.request_id,
-          r.exec_id,
-          r.pc_id,
-          r.started_at,
-          r.recorded_at,
-          r.job_id,
-          r.version,
-          r.expires_at,
-        ).changes;
-      }
-      return n;
+      return totalChanges(
+        rows.map((r) =>
+          insertInFlight.run(
+            r.result_id,
+            r.request_id,
+            r.exec_id,
+            r.pc_id,
+            r.started_at,
+            r.recorded_at,
+            r.job_id,
+            r.version,
+            r.expires_at,
+          ),
+        ),
+      );
     },
 
     /**
@@ -349,7 +389,7 @@ export function createResultStore(db: Db) {
           out.push('stderr REGEXP ?');
           params.push(q.stderr);
         }
-        from = `(SELECT * FROM execution_results ${base.sql} ${order} LIMIT ${OUTPUT_SCAN_WINDOW}) WHERE ${out.join(' AND ')}`;
+        from = `(SELECT * FROM execution_results ${base.sql} ${order} LIMIT ${OUTPUT_SCAN_WINDOW}) AS scan WHERE ${out.join(' AND ')}`;
       }
       const total =
         db
@@ -384,6 +424,25 @@ export function createResultStore(db: Db) {
       };
     },
   };
+
+  /**
+   * The multi-row form of upsert: the same rows settle. One statement may not touch a row twice
+   * (PostgreSQL refuses), so a result_id repeated in the batch keeps its first copy only: one after
+   * it would find the row finished and change nothing, as it does one statement at a time.
+   */
+  function upsertBatched(rows: readonly ResultRow[], settle: (r: ResultRow, reaped: number) => void) {
+    const unique = new Map<string, ResultRow>();
+    for (const r of rows) if (!unique.has(r.result_id)) unique.set(r.result_id, r);
+    const list = [...unique.values()];
+    for (let at = 0; at < list.length; ) {
+      let n = MAX_CHUNK;
+      while (n > list.length - at) n >>= 1;
+      const chunk = list.slice(at, at + n);
+      at += n;
+      for (const { result_id, reaped } of chunkStatement(n).all(chunk.flatMap(values)))
+        settle(unique.get(result_id)!, reaped);
+    }
+  }
 
   function detailView(r: DetailDbRow): ResultDetail {
     return {

@@ -5,6 +5,7 @@
 // are listed already and skipped until they exist.
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import { tableExistsQuery } from './dialect.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -29,9 +30,7 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
 ];
 
 export function createRetentionStore(db: Db) {
-  const tableExists = db
-    .prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
-    .pluck();
+  const tableExists = tableExistsQuery(db);
   const statements = new Map<string, Statement<[number, number]>>();
 
   function statement(rule: RetentionRule) {
@@ -50,7 +49,7 @@ export function createRetentionStore(db: Db) {
   return {
     /** The rules whose table exists in this database. */
     activeRules(): RetentionRule[] {
-      return RETENTION_RULES.filter((r) => tableExists.get(r.table) === 1);
+      return RETENTION_RULES.filter((r) => tableExists(r.table));
     },
 
     /** Delete at most `limit` rows of `rule.table` older than `now - maxAgeMs`; returns how many. */

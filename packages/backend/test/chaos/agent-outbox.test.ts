@@ -144,7 +144,7 @@ describe('agent outbox through a broker outage and an agent restart', () => {
       const rows = sql<{ n: number; distinct_runs: number; finished: number }>(
         be.dataDir,
         `SELECT COUNT(*) AS n, COUNT(DISTINCT exec_id || '/' || pc_id) AS distinct_runs,
-         SUM(finished_at IS NOT NULL AND exit_code = 0) AS finished
+         SUM(CASE WHEN finished_at IS NOT NULL AND exit_code = 0 THEN 1 ELSE 0 END) AS finished
        FROM execution_results WHERE job_id = 'chaos-outbox'`,
       )[0]!;
       // ... and in the stream: one message per agent on each request's subject.

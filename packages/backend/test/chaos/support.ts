@@ -4,14 +4,13 @@
 // durable consumers' unacked count, the built agent as a child process, and
 // the one-line reports every scenario prints.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DURABLE, STREAM } from '@kanade/wire';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import Database from 'better-sqlite3';
 import type { TestBackend } from '../../../../test-support/backend.js';
+import { openStoreDb } from '../../../../test-support/db.js';
 
 /** `npm run chaos` sets KANADE_CHAOS_FULL=1; a specific variable (e.g. KANADE_FUZZ_WIRE_COUNT) wins over both. */
 export function scale(small: number, full: number, override?: string): number {
@@ -38,11 +37,10 @@ export function projectorMetric(m: Map<string, number>, name: string, projector:
   return m.get(`kanade_projector_${name}_total{projector="${projector}"}`) ?? 0;
 }
 
-/** Run one read-only query against the backend's SQLite file. */
+/** Run one read-only query against the backend's database (test-support/db.ts). */
 export function sql<T = Record<string, unknown>>(dataDir: string, query: string, ...params: unknown[]): T[] {
-  const db = new Database(join(dataDir, 'kanade.db'), { readonly: true, fileMustExist: true });
+  const db = openStoreDb(dataDir, { readonly: true });
   try {
-    db.pragma('busy_timeout = 10000');
     return db.prepare(query).all(...params) as T[];
   } finally {
     db.close();

@@ -1,16 +1,16 @@
-// Chaos: the SQLite database is deleted with the backend stopped. On the next
+// Chaos: the database is deleted with the backend stopped (the SQLite file, or
+// the PostgreSQL database dropped and created empty). On the next
 // start the projections are rebuilt from the streams (upstream's wipe check:
 // an empty projection table resets its durable, which replays from the
 // start) and come back identical, recorded_at included. Deleting the file
 // loses the accounts; `kanade-backend wipe-projector` keeps them.
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../../test-support/backend.js';
+import { deleteStore, storeEnv } from '../../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../../test-support/nats-server.js';
 import { assertAlive, count, report, scale, sql } from './support.js';
 
@@ -144,9 +144,9 @@ const complete = () =>
   count(dataDir, "SELECT COUNT(*) FROM audit_log WHERE actor = 'chaos'") === N &&
   count(dataDir, "SELECT COUNT(*) FROM obs_events WHERE source = 'wipe'") === N;
 
-async function restart(wipe: () => void) {
+async function restart(wipe: () => unknown) {
   expect(await be.stop()).toBe(0);
-  wipe();
+  await wipe();
   const t = Date.now();
   be = await startBackend({ natsUrl: nats.url, dataDir, env: ENV });
   await eventually(async () => complete(), 60_000 + N * 20, 'projections rebuilt');
@@ -162,19 +162,18 @@ describe('database wipe and replay', () => {
     const before = snapshot();
     expect(before.results).toHaveLength(2 * N);
 
-    // 1. The file deleted: everything is rebuilt; the accounts are gone with it.
-    const deleteMs = await restart(() => {
-      for (const s of ['', '-wal', '-shm']) rmSync(join(dataDir, `kanade.db${s}`), { force: true });
-    });
+    // 1. The database deleted: everything is rebuilt; the accounts are gone with it.
+    const deleteMs = await restart(() => deleteStore(dataDir));
     expect(snapshot()).toEqual(before);
     expect(await login()).toBe(401);
     assertAlive(be);
 
     // 2. wipe-projector: rebuilt again, and the account and its permission group survive.
     await createAccount();
+    const store = await storeEnv(dataDir);
     const wipeMs = await restart(() => {
       const r = spawnSync(process.execPath, [MAIN, 'wipe-projector'], {
-        env: { PATH: process.env.PATH ?? '', KANADE_DATA_DIR: dataDir, KANADE_NATS_URL: nats.url },
+        env: { PATH: process.env.PATH ?? '', KANADE_DATA_DIR: dataDir, KANADE_NATS_URL: nats.url, ...store },
         encoding: 'utf8',
       });
       expect(r.status, r.stderr).toBe(0);
