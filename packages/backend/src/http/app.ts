@@ -135,6 +135,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         code: 'KANADE_ERR_UNAVAILABLE',
         message: `the NATS broker did not answer (${err.message}); retry once it is back`,
       };
+    } else if ((err as { code?: unknown }).code === '2201B') {
+      // A filter regex JavaScript accepts but PostgreSQL's engine refuses (e.g. `[]`): the caller's input.
+      status = 400;
+      body = { code: 'KANADE_ERR_BAD_REQUEST', message: `invalid regular expression: ${err.message}` };
     } else if (isStoreUnavailable(err)) {
       // PostgreSQL is down or restarting: the store reconnects by itself; the request's transaction
       // was rolled back.
