@@ -7,9 +7,9 @@
 // stops every node and removes the directory, also after a failed start.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './postgres.js';
 
 export interface ClusterNode {
   name: string;
@@ -36,17 +36,6 @@ export interface TestNatsCluster {
 }
 
 const CLUSTER_NAME = 'kanade-test';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Jsz {
   server_name?: string;

@@ -77,7 +77,8 @@ function postgresUser(): { uid: number; gid: number } {
   return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port (also used by nats-cluster.ts). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

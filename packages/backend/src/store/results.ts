@@ -295,21 +295,7 @@ export function createResultStore(db: Db) {
       if (batched) upsertBatched(rows, settle);
       else
         for (const r of rows) {
-          const settled = upsert.get(
-            r.result_id,
-            r.request_id,
-            r.exec_id,
-            r.parent_result_id,
-            r.pc_id,
-            r.exit_code,
-            r.skipped,
-            r.stdout,
-            r.stderr,
-            r.started_at,
-            r.finished_at,
-            r.job_id,
-            r.recorded_at,
-          );
+          const settled = upsert.get(...values(r));
           if (settled) settle(r, settled.reaped);
         }
       return { written, deltas };
