@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../../test-support/postgres.js';
+import { hostPerfProjector } from '../src/projectors/host-perf.js';
 import { applyResults } from '../src/projectors/results.js';
+import { GAUGE_LIMIT, isInvalid } from '../src/projectors/telemetry.js';
 import {
   createPgTranslator,
   notNullColumns,
@@ -21,6 +23,7 @@ import {
   tableExistsQuery,
 } from '../src/store/dialect.js';
 import { createStore, type Db, migrate, openDb, type Store } from '../src/store/index.js';
+import type { HostPerfRow } from '../src/store/perf.js';
 import { PgError, PgUnavailableError } from '../src/store/pg/bridge.js';
 import { wipeProjector } from '../src/wipe.js';
 
@@ -467,6 +470,57 @@ describe('results upsert', () => {
     expect(a![0]).toBe(100);
     expect(a![2]).toBe(1201);
     expect(a![4]).toBe(1);
+  });
+});
+
+describe('input SQLite takes and PostgreSQL refuses', () => {
+  const T0 = Date.UTC(2026, 4, 1);
+
+  it('clamps f64 gauges near 1.8e308 so fleet sums and averages do not overflow', async () => {
+    const sample = (pc: string, at: number, v: number) =>
+      hostPerfProjector.decode({ pc_id: pc, at: new Date(at).toISOString(), net_rx_bytes_per_sec: v }, '');
+    const run = (s: Store) => {
+      for (const w of [0, 1]) {
+        const rows = [
+          sample('a', T0 + w * 1000, 1e308),
+          sample('b', T0 + w * 1000, -1e308),
+          sample('c', T0, 5),
+        ];
+        s.tx(() => hostPerfProjector.write(s, rows.filter((r) => !isInvalid(r)) as HostPerfRow[], T0));
+      }
+      return [
+        s.perf.hostPerf('a', T0, T0 + 60_000, 60_000).map((p) => p.net_rx_bytes_per_sec),
+        s.perf.fleet('net_rx_bytes_per_sec', 'max', T0, T0 + 60_000, 60_000),
+        s.perf.fleet('net_rx_bytes_per_sec', 'avg', T0, T0 + 60_000, 60_000),
+      ];
+    };
+    const [a, b] = [run(createStore(sqliteDb())), run(createStore(await pgDb()))];
+    expect(b).toEqual(a);
+    expect(a![0]).toEqual([GAUGE_LIMIT]);
+  });
+
+  it('drops NUL from text instead of failing the batch, on the write and the returning paths', async () => {
+    const s = createStore(await pgDb());
+    const row = (i: number) => ({
+      result_id: `n${i}`,
+      request_id: 'req',
+      exec_id: null,
+      parent_result_id: null,
+      pc_id: `pc\u0000${i}`,
+      exit_code: 0,
+      skipped: 0,
+      stdout: 'a\u0000b',
+      stderr: '',
+      started_at: T0,
+      finished_at: T0 + 1,
+      job_id: 'j',
+      recorded_at: T0 + 2,
+    });
+    s.tx(() => s.results.upsert([row(1)]));
+    s.tx(() => s.results.upsert(Array.from({ length: 50 }, (_, i) => row(i + 2))));
+    const got = s.db.prepare('SELECT pc_id, stdout FROM execution_results ORDER BY result_id').all();
+    expect(got).toHaveLength(51);
+    expect(got[0]).toEqual({ pc_id: 'pc1', stdout: 'ab' });
   });
 });
 

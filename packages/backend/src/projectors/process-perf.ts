@@ -3,7 +3,7 @@
 // are skipped. Key (pc_id, at, pid); duplicates are dropped.
 import { checkShape, PROCESS_PERF_SHAPE, type ProcessPerf, parseRfc3339 } from '@kanade/wire';
 import type { ProcessPerfRow } from '../store/perf.js';
-import type { TelemetryProjector } from './telemetry.js';
+import { gauge, type TelemetryProjector } from './telemetry.js';
 
 export const processPerfProjector: TelemetryProjector<ProcessPerfRow[]> = {
   name: 'process_perf',
@@ -19,10 +19,10 @@ export const processPerfProjector: TelemetryProjector<ProcessPerfRow[]> = {
       at: second,
       pid: p.pid,
       name: p.name,
-      cpu_pct: p.cpu_pct,
-      rss_bytes: p.rss_bytes,
-      disk_read_bytes_per_sec: p.disk_read_bytes_per_sec ?? null,
-      disk_written_bytes_per_sec: p.disk_written_bytes_per_sec ?? null,
+      cpu_pct: gauge(p.cpu_pct)!,
+      rss_bytes: gauge(p.rss_bytes)!,
+      disk_read_bytes_per_sec: gauge(p.disk_read_bytes_per_sec),
+      disk_written_bytes_per_sec: gauge(p.disk_written_bytes_per_sec),
     }));
   },
   write: (store, snapshots) => store.perf.insertProcessPerf(snapshots.flat()),

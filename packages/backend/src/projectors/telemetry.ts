@@ -51,6 +51,19 @@ const decoder = new TextDecoder();
 const LOG_WINDOW_MS = 10_000;
 const LOG_PER_WINDOW = 5;
 
+/**
+ * Largest magnitude a stored gauge keeps. The wire allows any f64 (up to 1.8e308), but fleet sums
+ * and averages of such values overflow: PostgreSQL raises an error (failing the whole window) and
+ * SQLite yields Infinity. 1e18 (an exabyte, or an exabyte per second) is beyond any real host.
+ */
+export const GAUGE_LIMIT = 1e18;
+
+/** `v` clamped to +-GAUGE_LIMIT; null when absent. */
+export function gauge(v: number | null | undefined): number | null {
+  if (v === null || v === undefined) return null;
+  return v > GAUGE_LIMIT ? GAUGE_LIMIT : v < -GAUGE_LIMIT ? -GAUGE_LIMIT : v;
+}
+
 export function isInvalid<R>(v: R | { invalid: string }): v is { invalid: string } {
   return (
     typeof v === 'object' &&

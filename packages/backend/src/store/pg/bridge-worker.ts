@@ -132,8 +132,18 @@ function literal(v) {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (ArrayBuffer.isView(v)) return "'\\\\x" + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') + "'";
   // PostgreSQL text cannot hold NUL (SQLite can): drop it rather than fail the whole batch of valid rows.
-  const s = (typeof v === 'object' ? JSON.stringify(v) : String(v)).split('\u0000').join('');
+  const s = withoutNul(typeof v === 'object' ? JSON.stringify(v) : String(v));
   return "'" + s.replace(/'/g, "''") + "'";
+}
+
+function withoutNul(s) {
+  return s.indexOf('\u0000') === -1 ? s : s.split('\u0000').join('');
+}
+
+// Parameters of the extended protocol (reads, and writes that return rows): the same NUL rule.
+function params(values) {
+  if (!values) return values;
+  return values.map((v) => (typeof v === 'string' ? withoutNul(v) : v));
 }
 
 async function prepare(c, text) {
@@ -202,7 +212,7 @@ port.on('message', async (req) => {
           name = 'kanade_r' + (readNames.size + 1);
           readNames.set(op.text, name);
         }
-        const r = await c.query({ name, text: op.text, values: op.values, rowMode: 'array' });
+        const r = await c.query({ name, text: op.text, values: params(op.values), rowMode: 'array' });
         results.push({ rows: r.rows, columns: r.fields.map((f) => f.name), changes: r.rowCount ?? 0 });
         i++;
       } else {
