@@ -22,7 +22,7 @@ import { bootstrapJetStream } from '../packages/backend/src/nats/bootstrap.js';
 import { applyResults, decodeResult } from '../packages/backend/src/projectors/results.js';
 import { createStore, openDb } from '../packages/backend/src/store/index.js';
 import { createSimulator } from '../packages/sim/src/index.js';
-import { startBackend, type TestBackend } from '../test-support/backend.js';
+import { scrapeMetrics, startBackend, type TestBackend } from '../test-support/backend.js';
 import { startNats } from '../test-support/nats-server.js';
 import { arg, cpuSeconds, round, sleep } from './lib.js';
 
@@ -236,6 +236,10 @@ async function burst(n: number) {
       .get(execId)!;
     counters.close();
     if (c.s + c.f !== n) throw new Error(`counters ${c.s}+${c.f} != ${n}`);
+    // How the drain was cut into transactions: few large batches amortise each commit's page writes.
+    const m = await scrapeMetrics(be);
+    const txs = m.get('kanade_projector_flushes_total{projector="results"}') ?? 0;
+    const txSeconds = m.get('kanade_projector_flush_duration_seconds_sum{projector="results"}') ?? 0;
     await be.kill();
     be = undefined;
 
@@ -248,6 +252,9 @@ async function burst(n: number) {
         seconds: round(batched.seconds, 2),
         results_per_sec: round(batched.per_sec, 0),
         backend_cpu_seconds: round(cpu, 2),
+        transactions: txs,
+        mean_batch: txs ? round(n / txs, 0) : null,
+        share_in_transactions: round(txSeconds / batched.seconds, 2),
       },
       one_at_a_time: { seconds: round(single.seconds, 2), results_per_sec: round(single.per_sec, 0) },
       ratio: round(batched.per_sec / single.per_sec, 1),

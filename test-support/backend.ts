@@ -133,3 +133,15 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The backend's /metrics as `name{labels}` -> value. */
+export async function scrapeMetrics(be: TestBackend): Promise<Map<string, number>> {
+  const text = await (await be.fetch('/metrics')).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}

@@ -124,40 +124,38 @@ export const Command = z.object({
 export type Command = z.infer<typeof Command>;
 
 /** `results.{request_id}`, JetStream (RESULTS). */
-export const ExecResult = z.object({
-  result_id: text(128).default(''),
-  request_id: text(128),
-  exec_id: opt(text(128)),
-  parent_result_id: opt(text(128)),
-  pc_id: PcId,
-  exit_code: z
-    .number()
-    .int()
-    .min(-(2 ** 31))
-    .max(2 ** 31 - 1),
-  skipped: opt(z.boolean()),
-  stdout: z.string().default(''),
-  stderr: z.string().default(''),
-  started_at: Rfc3339,
-  finished_at: Rfc3339,
-  stdout_object: opt(text(512)),
-  stderr_object: opt(text(512)),
-  manifest_id: opt(text(256)),
-  collect_object: opt(text(1024)),
-});
-export type ExecResult = z.infer<typeof ExecResult>;
+export const EXEC_RESULT_SHAPE = {
+  result_id: field.def({ t: 'string', max: 128 }, ''),
+  request_id: req({ t: 'string', max: 128 }),
+  exec_id: optional({ t: 'string', max: 128 }),
+  parent_result_id: optional({ t: 'string', max: 128 }),
+  pc_id: req({ t: 'token' }),
+  exit_code: req({ t: 'int', min: -(2 ** 31), max: 2 ** 31 - 1 }),
+  skipped: optional({ t: 'bool' }),
+  stdout: field.def({ t: 'string', max: Number.POSITIVE_INFINITY }, ''),
+  stderr: field.def({ t: 'string', max: Number.POSITIVE_INFINITY }, ''),
+  started_at: req({ t: 'time' }),
+  finished_at: req({ t: 'time' }),
+  stdout_object: optional({ t: 'string', max: 512 }),
+  stderr_object: optional({ t: 'string', max: 512 }),
+  manifest_id: optional({ t: 'string', max: 256 }),
+  collect_object: optional({ t: 'string', max: 1024 }),
+} as const satisfies Shape;
+export const ExecResult = shapeToZod(EXEC_RESULT_SHAPE);
+export type ExecResult = ShapeType<typeof EXEC_RESULT_SHAPE>;
 
 /** `events.started.{exec_id}.{pc_id}`, JetStream (EVENTS). */
-export const EventStarted = z.object({
-  result_id: text(128),
-  request_id: text(128),
-  exec_id: text(128),
-  pc_id: PcId,
-  started_at: Rfc3339,
-  manifest_id: text(256),
-  version: text(128),
-});
-export type EventStarted = z.infer<typeof EventStarted>;
+export const EVENT_STARTED_SHAPE = {
+  result_id: req({ t: 'string', max: 128 }),
+  request_id: req({ t: 'string', max: 128 }),
+  exec_id: req({ t: 'string', max: 128 }),
+  pc_id: req({ t: 'token' }),
+  started_at: req({ t: 'time' }),
+  manifest_id: req({ t: 'string', max: 256 }),
+  version: req({ t: 'string', max: 128 }),
+} as const satisfies Shape;
+export const EventStarted = shapeToZod(EVENT_STARTED_SHAPE);
+export type EventStarted = ShapeType<typeof EVENT_STARTED_SHAPE>;
 
 /** `obs.{pc_id}`, JetStream (OBS_EVENTS). Dedup key (pc_id, source, event_record_id). */
 export const ObsEvent = z.object({

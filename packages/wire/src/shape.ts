@@ -18,16 +18,25 @@ export type FieldKind =
   | { t: 'strings'; maxItems: number; maxLen: number }
   | { t: 'objects'; maxItems: number; shape: Shape };
 
-/** `optional`: the key may be absent or null (upstream's Option<T>). */
+/**
+ * `optional`: the key may be absent or null (upstream's Option<T>).
+ * `default`: the key may be absent and then reads as this value (serde's `#[serde(default)]`); null is
+ * still refused, as serde refuses it. The checker only accepts the absence; readers apply the default.
+ */
 export interface Field<K extends FieldKind = FieldKind> {
   kind: K;
   optional?: boolean;
+  default?: string;
 }
 export type Shape = Readonly<Record<string, Field>>;
 
 const req = <K extends FieldKind>(kind: K): { kind: K; optional: false } => ({ kind, optional: false });
 const opt = <K extends FieldKind>(kind: K): { kind: K; optional: true } => ({ kind, optional: true });
-export const field = { req, opt };
+const def = <K extends { t: 'string'; max: number }>(
+  kind: K,
+  value: string,
+): { kind: K; optional: false; default: string } => ({ kind, optional: false, default: value });
+export const field = { req, opt, def };
 
 type KindType<K> = K extends { t: 'string' | 'token' | 'time' }
   ? string
@@ -51,7 +60,7 @@ export type ShapeType<S extends Shape> = {
 function kindToZod(k: FieldKind): z.ZodType {
   switch (k.t) {
     case 'string':
-      return z.string().max(k.max);
+      return Number.isFinite(k.max) ? z.string().max(k.max) : z.string();
     case 'token':
       return z.string().min(1).max(256).refine(isValidToken, 'must be one NATS subject token');
     case 'time':
@@ -79,7 +88,10 @@ function kindToZod(k: FieldKind): z.ZodType {
 export function shapeToZod<S extends Shape>(shape: S): z.ZodType<ShapeType<S>> {
   const entries = Object.entries(shape).map(([key, f]) => {
     const t = kindToZod(f.kind);
-    return [key, f.optional ? t.nullish() : t] as const;
+    return [
+      key,
+      f.optional ? t.nullish() : f.default !== undefined ? (t as z.ZodString).default(f.default) : t,
+    ] as const;
   });
   return z.object(Object.fromEntries(entries)) as unknown as z.ZodType<ShapeType<S>>;
 }
@@ -127,7 +139,7 @@ export function checkShape(shape: Shape, value: unknown): string | null {
     const f = shape[key]!;
     const v = o[key];
     if (v === undefined || v === null) {
-      if (f.optional) continue;
+      if (f.optional || (v === undefined && f.default !== undefined)) continue;
       return `${key}: required`;
     }
     const r = checkKind(f.kind, v);

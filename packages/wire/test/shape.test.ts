@@ -2,8 +2,15 @@
 // both thousands of generated messages (valid ones and every kind of damage)
 // and requires the same verdict from each.
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   checkShape,
+  EVENT_STARTED_SHAPE,
+  EventStarted,
+  EXEC_RESULT_SHAPE,
+  ExecResult,
+  isRfc3339,
+  isValidToken,
   HEARTBEAT_SHAPE,
   Heartbeat,
   HOST_PERF_SHAPE,
@@ -65,10 +72,73 @@ const VALID: Record<string, Record<string, unknown>> = {
   },
 };
 
+// ExecResult and EventStarted were hand-written zod objects before the results and events projectors
+// moved to the checker; the checker must keep their verdicts, so they are kept here as written.
+const text = (max: number) => z.string().max(max);
+const opt = <T extends z.ZodType>(t: T) => t.nullish();
+const Rfc3339 = z.string().max(64).refine(isRfc3339);
+const PcId = z.string().min(1).max(256).refine(isValidToken);
+const HAND_WRITTEN_EXEC_RESULT = z.object({
+  result_id: text(128).default(''),
+  request_id: text(128),
+  exec_id: opt(text(128)),
+  parent_result_id: opt(text(128)),
+  pc_id: PcId,
+  exit_code: z
+    .number()
+    .int()
+    .min(-(2 ** 31))
+    .max(2 ** 31 - 1),
+  skipped: opt(z.boolean()),
+  stdout: z.string().default(''),
+  stderr: z.string().default(''),
+  started_at: Rfc3339,
+  finished_at: Rfc3339,
+  stdout_object: opt(text(512)),
+  stderr_object: opt(text(512)),
+  manifest_id: opt(text(256)),
+  collect_object: opt(text(1024)),
+});
+const HAND_WRITTEN_EVENT_STARTED = z.object({
+  result_id: text(128),
+  request_id: text(128),
+  exec_id: text(128),
+  pc_id: PcId,
+  started_at: Rfc3339,
+  manifest_id: text(256),
+  version: text(128),
+});
+
+VALID.exec_result = {
+  result_id: 'r-1',
+  request_id: 'q-1',
+  exec_id: 'e-1',
+  pc_id: 'pc-1',
+  exit_code: 0,
+  stdout: 'out',
+  stderr: '',
+  started_at: '2026-05-01T10:00:00Z',
+  finished_at: '2026-05-01T10:00:01.5+09:00',
+  manifest_id: 'job',
+};
+VALID.event_started = {
+  result_id: 'r-1',
+  request_id: 'q-1',
+  exec_id: 'e-1',
+  pc_id: 'pc-1',
+  started_at: '2026-05-01T10:00:00Z',
+  manifest_id: 'job',
+  version: '1.0.0',
+};
+
 const CASES: [string, Shape, { safeParse(v: unknown): { success: boolean } }][] = [
   ['heartbeat', HEARTBEAT_SHAPE, Heartbeat],
   ['host_perf', HOST_PERF_SHAPE, HostPerf],
   ['process_perf', PROCESS_PERF_SHAPE, ProcessPerf],
+  ['exec_result', EXEC_RESULT_SHAPE, ExecResult],
+  ['exec_result', EXEC_RESULT_SHAPE, HAND_WRITTEN_EXEC_RESULT],
+  ['event_started', EVENT_STARTED_SHAPE, EventStarted],
+  ['event_started', EVENT_STARTED_SHAPE, HAND_WRITTEN_EVENT_STARTED],
 ];
 
 function mutate(base: Record<string, unknown>, shape: Shape): unknown {

@@ -22,16 +22,7 @@ export function scale(small: number, full: number, override?: string): number {
 export const FULL = process.env.KANADE_CHAOS_FULL === '1';
 
 /** Every sample of /metrics as `name{labels}` -> value. */
-export async function metrics(be: TestBackend): Promise<Map<string, number>> {
-  const text = await (await be.fetch('/metrics')).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+export { scrapeMetrics as metrics } from '../../../../test-support/backend.js';
 
 export function projectorMetric(m: Map<string, number>, name: string, projector: string): number {
   return m.get(`kanade_projector_${name}_total{projector="${projector}"}`) ?? 0;

@@ -17,6 +17,7 @@ import {
   exec,
   execution,
   fleet,
+  heardFromAll,
   NO_PG,
   newDatabase,
   report,
@@ -56,14 +57,18 @@ async function replicasOfEveryStream(): Promise<Record<string, number>> {
 
 async function execCompletes(what: string) {
   const e = await exec(be, 'hello', pcs, 30_000);
+  let last: unknown;
   const done = await eventually(
     async () => {
       const x = await execution(be, e.exec_id);
+      last = { ...x, stored: resultFacts(be.dataDir, e.exec_id), sim: sim.stats() };
       return x.status === 'completed' ? x : undefined;
     },
     60_000,
     `${what}: execution completed`,
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen ${JSON.stringify(last)}`);
+  });
   const facts = resultFacts(be.dataDir, e.exec_id);
   expect(facts.rows).toBe(AGENTS);
   expect(facts.pcs).toBe(AGENTS);
@@ -125,6 +130,7 @@ describe.skipIf(NO_PG)('backend on a 3-node NATS cluster', () => {
     const victim = cluster.nodes.find((n) => n.name === leader)!;
     await victim.kill();
     const killed = Date.now();
+    await heardFromAll(be, 'clu', AGENTS, killed + 1000);
     const after = await execCompletes('one node down');
     const recoveredMs = Date.now() - killed;
     const api = await be.fetch('/api/agents?limit=1');

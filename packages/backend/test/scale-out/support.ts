@@ -120,6 +120,26 @@ export async function fleet(
   return { sim, pcs: Array.from({ length: n }, (_, i) => pcIdOf(sim.fleet, i)) };
 }
 
+/**
+ * Wait until every virtual agent of `prefix` has been heard from after `since` (epoch ms). A simulator
+ * connected to a node that was killed misses the commands published while it reconnects (virtual
+ * agents have no durable to replay from, sim/src/commands.ts); a heartbeat after the kill shows it
+ * is back, with its subscriptions.
+ */
+export async function heardFromAll(be: TestBackend, prefix: string, n: number, since: number) {
+  await eventually(
+    async () =>
+      count(
+        be.dataDir,
+        'SELECT COUNT(*) AS n FROM agents WHERE pc_id LIKE ? AND last_heartbeat > ?',
+        `${prefix}-%`,
+        since,
+      ) === n,
+    30_000,
+    `a heartbeat from all ${n} ${prefix} agents after ${new Date(since).toISOString()}`,
+  );
+}
+
 /** Per-result-id row counts of an execution, and how its counters compare. */
 export function resultFacts(dataDir: string, execId: string) {
   const rows = count(
