@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<Recor
   scheduler: () => import('./scheduler.js'),
   objects: () => import('./objects.js'),
   soak: () => import('./soak.js'),
+  retention: () => import('./retention.js'),
 };
 
 function table(result: Record<string, unknown>, prefix = ''): string[] {

@@ -1,8 +1,8 @@
 // The sweeper against the test store (a real SQLite file, or PostgreSQL): pending executions expire after an
 // hour, orphaned in-flight results are reaped (past expires_at, or 24 h after
 // they started without one) and settle their execution once, a late real
-// result repairs a reaped row without counting twice, retention deletes at
-// most 10 batches of 10,000 rows per table per sweep, and the built backend
+// result repairs a reaped row without counting twice, retention deletes in
+// batches of 10,000 until caught up or out of time, and the built backend
 // runs the sweeper on KANADE_SWEEP_INTERVAL_MS.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { applyResults } from '../src/projectors/results.js';
 import { createStore, type Store } from '../src/store/index.js';
 import { REAPED_EXIT_CODE } from '../src/store/results.js';
-import { BATCH_ROWS, MAX_BATCHES, sweep } from '../src/sweeper/sweep.js';
+import { BATCH_ROWS, sweep } from '../src/sweeper/sweep.js';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -125,8 +125,8 @@ describe('sweep', () => {
     expect(store.executions.get('e1')).toMatchObject({ success_count: 1, failure_count: 1 });
   });
 
-  it('deletes at most 10 batches of 10,000 per table per sweep, oldest-eligible only', async () => {
-    const total = BATCH_ROWS * MAX_BATCHES + 5000;
+  it('deletes expired rows in batches of 10,000 until caught up or out of time, and nothing younger', async () => {
+    const total = BATCH_ROWS * 3 + 5000;
     const old = NOW - 91 * DAY;
     const insert = store.db.prepare(
       `INSERT INTO execution_results (result_id, request_id, pc_id, started_at, recorded_at, finished_at, exit_code)
@@ -142,13 +142,17 @@ describe('sweep', () => {
           .prepare("SELECT COUNT(*) AS n FROM execution_results WHERE result_id LIKE 'old-%'")
           .get() as { n: number }
       ).n;
-    const first = await sweep(store, NOW);
-    expect(first.deleted.execution_results).toBe(BATCH_ROWS * MAX_BATCHES);
-    expect(count()).toBe(5000);
+    // Out of time after the first round: one batch per table, the next sweep goes on.
+    const first = await sweep(store, NOW, { budgetMs: 0 });
+    expect(first.deleted.execution_results).toBe(BATCH_ROWS);
+    expect(count()).toBe(total - BATCH_ROWS);
+    // With time: everything that expired, in one sweep, however many batches it takes.
     const second = await sweep(store, NOW);
-    expect(second.deleted.execution_results).toBe(5000);
+    expect(second.deleted.execution_results).toBe(total - BATCH_ROWS);
     expect(count()).toBe(0);
     expect(row('recent')).toBeDefined();
+    const third = await sweep(store, NOW);
+    expect(third.deleted).toEqual({});
   });
 });
 
