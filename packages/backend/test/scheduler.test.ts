@@ -417,11 +417,21 @@ describe('two backends on one broker', () => {
     await sleep(Math.max(0, slot.at + 3000 - Date.now()));
     expect(fires('duo-cal-job')).toHaveLength(1);
 
-    // Kill the leader without a chance to release the lease.
-    await leader.kill();
+    // Kill the leader without a chance to release the lease. Leadership may have moved during the wait
+    // (a lease renewal lost on a loaded machine), so the leader is whoever fired last.
+    const lastFire = (b: TestBackend) =>
+      Math.max(
+        0,
+        ...b.logs
+          .filter((l) => l.includes('"scheduler fired"') && l.includes('"schedule_id":"duo"'))
+          .map((l) => (JSON.parse(l) as { time: number }).time),
+      );
+    const [current, other] = lastFire(leader) >= lastFire(standby) ? [leader, standby] : [standby, leader];
+    await current.kill();
     const killed = Date.now();
-    await eventually(async () => firedBy(standby, 'duo') > 0, 30_000, 'the standby fires');
-    const acquired = standby.logs
+    const firedBefore = firedBy(other, 'duo');
+    await eventually(async () => firedBy(other, 'duo') > firedBefore, 30_000, 'the standby fires');
+    const acquired = other.logs
       .filter((l) => l.includes('"scheduler lease acquired'))
       .map((l) => (JSON.parse(l) as { time: number }).time)
       .find((t) => t >= killed);
@@ -437,7 +447,7 @@ describe('two backends on one broker', () => {
       expect(all[i]!.initiated_at - all[i - 1]!.initiated_at).toBeGreaterThanOrEqual(1000);
     }
     expect(fires('duo-cal-job')).toHaveLength(1);
-    be = standby;
+    be = other;
     console.log(
       `lease handover: acquired ${acquired! - killed} ms, first fire ${takeover} ms after the leader was killed`,
     );

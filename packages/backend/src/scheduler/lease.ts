@@ -6,7 +6,13 @@
 // - Acquire: `create` succeeds only while the key is absent (never written,
 //   deleted, or expired), so exactly one contender wins.
 // - Renew: every TTL/5, a compare-and-set `update` on the revision we hold;
-//   losing the race means someone else holds it now.
+//   losing the race means someone else holds it now, unless the entry still
+//   names us (a renewal that landed although its answer was lost), whose
+//   revision we then adopt. Any other failure (a timeout on a busy broker, a
+//   reconnect) is not a loss: the holder keeps renewing on schedule, and only
+//   stops acting as leader when its validity runs out. Dropping the lease on
+//   the first timeout left every replica without it for a TTL (the stale
+//   entry blocks `create`, its own holder's too) and moved it to another one.
 // - Expiry: the bucket's max_age is the TTL, so a holder that dies stops
 //   renewing and its entry vanishes a TTL after its last renewal (between
 //   0.8 and 1 TTL after the death); standbys retry `create` every TTL/10, so
@@ -23,6 +29,7 @@ import type { KV as Bucket } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { ensureKvBucket } from '../nats/bootstrap.js';
+import { isConflict } from '../services/kv-cas.js';
 
 export const LEASE_KEY = 'leader';
 
@@ -56,6 +63,13 @@ export function startLease(opts: LeaseOptions): Lease {
   let running: Promise<void> = Promise.resolve();
 
   const value = () => JSON.stringify({ holder, at: new Date().toISOString() });
+  const holderOf = (text: string): unknown => {
+    try {
+      return (JSON.parse(text) as { holder?: unknown }).holder;
+    } catch {
+      return undefined;
+    }
+  };
 
   async function attempt(): Promise<void> {
     kv ??= await ensureKvBucket(opts.nc, { ...spec, maxAgeMs: ttl });
@@ -72,10 +86,18 @@ export function startLease(opts: LeaseOptions): Lease {
         opts.onAcquire?.();
       }
     } catch (err) {
-      if (wasLeader) {
-        validUntil = 0;
-        opts.log.warn({ holder, err: (err as Error).message }, 'scheduler lease lost: standing by');
+      if (!wasLeader) return;
+      if (!isConflict(err)) {
+        opts.log.warn({ holder, err: (err as Error).message }, 'scheduler lease renewal failed; retrying');
+        return;
       }
+      const current = await kv.get(LEASE_KEY).catch(() => null);
+      if (current?.operation === 'PUT' && holderOf(current.string()) === holder) {
+        revision = current.revision;
+        return;
+      }
+      validUntil = 0;
+      opts.log.warn({ holder, err: (err as Error).message }, 'scheduler lease lost: standing by');
     }
   }
 

@@ -12,7 +12,8 @@ import { ApiError } from '../http/errors.js';
 
 const MAX_ATTEMPTS = 100;
 
-function isConflict(err: unknown): boolean {
+/** The write lost a compare-and-set: the key moved to another revision (or exists, for create). */
+export function isConflict(err: unknown): boolean {
   if (err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164)) return true;
   return /wrong last sequence|key exists/i.test((err as Error)?.message ?? '');
 }
