@@ -183,8 +183,11 @@ describe('change-password', () => {
     expect(r.json().message).toContain('old_password');
     h.secrets.add('carol-new-password');
     r = await change({ old_password: password, new_password: 'carol-new-password' });
-    expect(r.status).toBe(204);
-    expect((await h.call({ url: '/api/auth/me', token })).json().must_change_pw).toBe(false);
+    expect(r.status).toBe(200);
+    // The change ends the account's sessions and answers a fresh token (sessions.test.ts).
+    const renewed = r.json().token as string;
+    h.secrets.add(renewed);
+    expect((await h.call({ url: '/api/auth/me', token: renewed })).json().must_change_pw).toBe(false);
     await h.login('carol', 'carol-new-password');
     const old = await h.call({
       method: 'POST',
@@ -198,7 +201,9 @@ describe('change-password', () => {
 
 describe('TOTP MFA', () => {
   it('enrols with a proven code, then requires the code at sign-in', async () => {
-    const { token, password } = await h.account('mia', 'viewer');
+    const account = await h.account('mia', 'viewer');
+    const password = account.password;
+    let token = account.token;
     const init = await h.call({ method: 'POST', url: '/api/auth/mfa/init', token, body: {} });
     expect(init.status).toBe(200);
     const { secret, otpauth_url } = init.json();
@@ -213,7 +218,10 @@ describe('TOTP MFA', () => {
     expect(r.status).toBe(400);
     expect((await h.call({ url: '/api/auth/me', token })).json().mfa_enabled).toBe(false);
     r = await h.call({ method: 'POST', url: '/api/auth/mfa/verify', token, body: { code: gen.generate() } });
-    expect(r.status).toBe(204);
+    expect(r.status).toBe(200);
+    // Enrolment ends the account's other sessions and answers a fresh token (sessions.test.ts).
+    token = r.json().token;
+    h.secrets.add(token);
     expect((await h.call({ url: '/api/auth/me', token })).json().mfa_enabled).toBe(true);
 
     const login = (code?: string) =>
@@ -243,7 +251,8 @@ describe('TOTP MFA', () => {
     });
     expect(r.status).toBe(400);
     r = await h.call({ method: 'POST', url: '/api/auth/mfa/disable', token, body: { password } });
-    expect(r.status).toBe(204);
+    expect(r.status).toBe(200);
+    h.secrets.add(r.json().token);
     expect((await login()).status).toBe(200);
     const [row] = h.sql<{ totp_secret: string | null }>(
       "SELECT totp_secret FROM users WHERE username = 'mia'",

@@ -159,17 +159,23 @@ describe('every guarded route', () => {
 });
 
 describe('the database is authoritative on every request', () => {
-  it('refuses a disabled account on its next request, and a deleted one', async () => {
-    const { token } = await h.account('sec-dis', 'operator');
+  it('refuses a disabled account on its next request, its old sessions once re-enabled, and a deleted one', async () => {
+    const { token, password } = await h.account('sec-dis', 'operator');
     expect((await h.call({ url: '/api/auth/me', token })).status).toBe(200);
+    // JWT `iat` has whole seconds: revocation ends tokens issued in an earlier second.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
     await h.call({ method: 'PATCH', url: '/api/accounts/sec-dis', body: { disabled: true } });
     let r = await h.call({ url: '/api/auth/me', token });
     expect(r.status).toBe(401);
     expect(r.json().message).toContain('account disabled');
     await h.call({ method: 'PATCH', url: '/api/accounts/sec-dis', body: { disabled: false } });
-    expect((await h.call({ url: '/api/auth/me', token })).status).toBe(200);
-    await h.call({ method: 'DELETE', url: '/api/accounts/sec-dis' });
     r = await h.call({ url: '/api/auth/me', token });
+    expect(r.status).toBe(401);
+    expect(r.json().message).toBe('session revoked');
+    const again = await h.login('sec-dis', password);
+    expect((await h.call({ url: '/api/auth/me', token: again })).status).toBe(200);
+    await h.call({ method: 'DELETE', url: '/api/accounts/sec-dis' });
+    r = await h.call({ url: '/api/auth/me', token: again });
     expect(r.status).toBe(401);
     expect(r.json().message).toContain('unknown account');
   });

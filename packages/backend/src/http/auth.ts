@@ -5,7 +5,9 @@
 // with aud=kanade, and its subject's users row is authoritative on every
 // request: a missing or disabled account is a 401, the role and the page
 // allow-list come from the row, never from the token. A database error is a
-// 401 too (fail closed).
+// 401 too (fail closed). A token issued before the account's last credential
+// change (sessions_valid_after, see store/users.ts) is a 401 `session
+// revoked`.
 //
 // All of it runs in onRequest, before the body is parsed or validated, so a
 // caller without the right learns nothing about a route's input. The route's
@@ -76,8 +78,9 @@ export async function authenticate(
   if (settings.staticToken && tokenEquals(token, settings.staticToken))
     return { sub: 'service-token', role: 'admin', allowedFeatures: null, account: false };
   let sub: string;
+  let iat: number;
   try {
-    sub = await services.sessions.verify(token);
+    ({ sub, iat } = await services.sessions.verify(token));
   } catch (err) {
     if (err instanceof InvalidToken) throw unauthorized(`invalid bearer token: ${err.message}`);
     throw err;
@@ -91,6 +94,13 @@ export async function authenticate(
   }
   if (!account) throw unauthorized('unknown account');
   if (account.disabled) throw unauthorized('account disabled');
+  // JWT `iat` has whole seconds, so the rule compares whole seconds: a token
+  // issued in an earlier second than the revocation is refused, one issued in
+  // the same second or later is accepted. The fresh token a credential change
+  // hands back is minted right after it, often in the same second, and must
+  // work; the price is that a token minted in that same second just before
+  // the change survives it.
+  if (iat < Math.floor(account.sessionsValidAfter / 1000)) throw unauthorized('session revoked');
   return { sub, role: account.role, allowedFeatures: account.allowedFeatures, account: true };
 }
 

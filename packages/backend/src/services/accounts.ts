@@ -8,7 +8,16 @@
 //   message nor the latency tells them apart;
 // - with MFA on, a correct password without `code` is a distinct 401
 //   (KANADE_ERR_MFA_REQUIRED) so the client can ask for the code; it does not
-//   count as a failure. A wrong code does;
+//   count as a failure. A wrong code does, and so does a code whose 30 s
+//   time step is not later than the last one accepted for the account (a
+//   replayed code; the same 401). The step is claimed by a conditional UPDATE
+//   before the token is minted, so two sign-ins racing with one code cannot
+//   both succeed. Enrolment codes are not recorded: they prove the
+//   authenticator, not a sign-in;
+// - a new password or TOTP secret and a disable/enable revoke every session
+//   of the account (store/users.ts). The self-service routes that change a
+//   credential, and "sign out everywhere", hand the caller a fresh token so
+//   only the other sessions end;
 // - the effective page allow-list is the permission group's when the account
 //   has one (never unrestricted: a missing or corrupt group falls back to the
 //   account's own list, then to "commons only"), else the account's own list;
@@ -24,7 +33,7 @@ import type { PermissionGroupRow } from '../store/permission-groups.js';
 import type { Role, UserPatch, UserRow } from '../store/users.js';
 import type { AuditService, Caller } from './audit.js';
 import type { ServerSettingsService } from './server-settings.js';
-import type { SessionService } from './sessions.js';
+import type { Session, SessionService } from './sessions.js';
 import type { LoginThrottle } from './throttle.js';
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -38,6 +47,8 @@ export interface AccountIdentity {
   disabled: boolean;
   /** null = unrestricted */
   allowedFeatures: Feature[] | null;
+  /** epoch ms; tokens issued before it are revoked (0 = none) */
+  sessionsValidAfter: number;
 }
 
 export interface AccountView {
@@ -168,6 +179,11 @@ export function createAccountService(deps: AccountDeps) {
     return creds;
   }
 
+  /** A new token for a caller whose other sessions were just revoked (minted after the revocation). */
+  async function freshSession(username: string, role: Role): Promise<Session> {
+    return deps.sessions.mint(username, role, await deps.settings.sessionTtlHours());
+  }
+
   return {
     identity(username: string): AccountIdentity | undefined {
       const row = store.users.auth(username);
@@ -176,7 +192,12 @@ export function createAccountService(deps: AccountDeps) {
         row.permission_group !== null
           ? (parseStoredFeatures(row.group_features) ?? parseStoredFeatures(row.allowed_features) ?? [])
           : parseStoredFeatures(row.allowed_features);
-      return { role: row.role, disabled: row.disabled, allowedFeatures };
+      return {
+        role: row.role,
+        disabled: row.disabled,
+        allowedFeatures,
+        sessionsValidAfter: row.sessions_valid_after,
+      };
     },
 
     async login(
@@ -210,13 +231,16 @@ export function createAccountService(deps: AccountDeps) {
             'this account uses MFA: send the 6-digit code as `code`',
           );
         }
-        if (totpFor(username, creds.totp_secret).validate({ token: input.code, window: 1 }) === null) {
-          throw await fail('bad MFA code', 'invalid MFA code');
+        const totp = totpFor(username, creds.totp_secret);
+        const at = now();
+        const delta = totp.validate({ token: input.code, window: 1, timestamp: at });
+        if (delta === null) throw await fail('bad MFA code', 'invalid MFA code');
+        if (!store.users.claimTotpStep(username, totp.counter({ timestamp: at }) + delta)) {
+          throw await fail('reused MFA code', 'invalid MFA code');
         }
       }
       await deps.throttle.success(username);
-      const ttlHours = await deps.settings.sessionTtlHours();
-      const session = await deps.sessions.mint(username, creds.role, ttlHours);
+      const session = await freshSession(username, creds.role);
       await audit.record({
         actor: 'auth',
         action: 'login',
@@ -236,7 +260,7 @@ export function createAccountService(deps: AccountDeps) {
       username: string,
       input: { old_password: string; new_password: string; ip: string },
       caller: Caller,
-    ): Promise<void> {
+    ): Promise<Session> {
       const creds = requireAccount(username);
       checkPassword('new_password', input.new_password);
       const wait = await deps.throttle.retryAfter(username, input.ip);
@@ -248,6 +272,15 @@ export function createAccountService(deps: AccountDeps) {
       const password_hash = await hashPassword(input.new_password);
       store.users.update(username, { password_hash, must_change_pw: false }, now());
       await audit.record({ actor: 'auth', action: 'account.change_password', target: username, caller });
+      return freshSession(username, creds.role);
+    },
+
+    /** End every session of the account, then hand the caller a fresh one. */
+    async logoutEverywhere(username: string, caller: Caller): Promise<Session> {
+      const creds = requireAccount(username);
+      if (!store.users.revokeSessions(username, now())) throw unauthorized('unknown account');
+      await audit.record({ actor: 'auth', action: 'account.logout_everywhere', target: username, caller });
+      return freshSession(username, creds.role);
     },
 
     async mfaInit(username: string, caller: Caller): Promise<{ secret: string; otpauth_url: string }> {
@@ -264,7 +297,7 @@ export function createAccountService(deps: AccountDeps) {
       return { secret, otpauth_url: totpFor(username, secret).toString() };
     },
 
-    async mfaVerify(username: string, code: string, caller: Caller): Promise<void> {
+    async mfaVerify(username: string, code: string, caller: Caller): Promise<Session> {
       const creds = requireAccount(username);
       if (creds.totp_pending === null) {
         throw new ApiError(
@@ -277,9 +310,10 @@ export function createAccountService(deps: AccountDeps) {
       }
       store.users.update(username, { totp_secret: creds.totp_pending, totp_pending: null }, now());
       await audit.record({ actor: 'auth', action: 'account.mfa_enable', target: username, caller });
+      return freshSession(username, creds.role);
     },
 
-    async mfaDisable(username: string, password: string, ip: string, caller: Caller): Promise<void> {
+    async mfaDisable(username: string, password: string, ip: string, caller: Caller): Promise<Session> {
       const creds = requireAccount(username);
       const wait = await deps.throttle.retryAfter(username, ip);
       if (wait !== undefined) throw new Throttled(wait);
@@ -289,6 +323,7 @@ export function createAccountService(deps: AccountDeps) {
       }
       store.users.update(username, { totp_secret: null, totp_pending: null }, now());
       await audit.record({ actor: 'auth', action: 'account.mfa_disable', target: username, caller });
+      return freshSession(username, creds.role);
     },
 
     list(): AccountView[] {

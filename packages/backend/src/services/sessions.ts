@@ -3,7 +3,9 @@
 // when; the role, the disabled flag and the page allow-list are re-read from
 // the users table on every request (http/auth.ts), so a token never carries
 // authority the database has since withdrawn. Verification accepts HS256
-// only (no `none`, no algorithm confusion) and requires `sub` and `exp`.
+// only (no `none`, no algorithm confusion) and requires `sub` and `exp`; it
+// hands back `iat` too, which the auth layer compares with the account's
+// sessions_valid_after to refuse tokens minted before a credential change.
 import { randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Role } from '../store/users.js';
@@ -19,6 +21,12 @@ export interface Session {
 }
 
 export class InvalidToken extends Error {}
+
+export interface VerifiedToken {
+  sub: string;
+  /** epoch seconds, as in the JWT; 0 when the token has no `iat` (older than any revocation) */
+  iat: number;
+}
 
 function reasonOf(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'token expired';
@@ -48,8 +56,8 @@ export function createSessionService(secret: string | undefined, now: () => numb
         .sign(key);
       return { token, exp };
     },
-    /** The token's subject; throws InvalidToken with a short reason. */
-    async verify(token: string): Promise<string> {
+    /** The token's subject and issue time; throws InvalidToken with a short reason. */
+    async verify(token: string): Promise<VerifiedToken> {
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
@@ -60,7 +68,7 @@ export function createSessionService(secret: string | undefined, now: () => numb
         });
         if (typeof payload.sub !== 'string' || payload.sub === '')
           throw new InvalidToken('claim sub rejected');
-        return payload.sub;
+        return { sub: payload.sub, iat: typeof payload.iat === 'number' ? payload.iat : 0 };
       } catch (err) {
         if (err instanceof InvalidToken) throw err;
         throw new InvalidToken(reasonOf(err));

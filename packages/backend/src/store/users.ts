@@ -2,6 +2,11 @@
 // UPDATE and DELETE predicates, so counting the admins and writing happen in
 // one statement: two admins demoting each other at the same time cannot both
 // succeed. Password hashes leave this module only through `credentials()`.
+// A credential change revokes the account's sessions in the same statement
+// that makes it: a patch that sets the password or the TOTP secret, or flips
+// the disabled flag, also sets sessions_valid_after = now (http/auth.ts
+// refuses tokens issued before it). A TOTP time step is claimed with a
+// conditional UPDATE, so two sign-ins with the same code cannot both win.
 import type { Db } from './db.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -38,6 +43,8 @@ export interface AuthRow {
   permission_group: string | null;
   /** The group's features JSON, or null when the group is missing. */
   group_features: string | null;
+  /** epoch ms; tokens issued before it are revoked (0 = none) */
+  sessions_valid_after: number;
 }
 
 export interface NewUser {
@@ -120,7 +127,8 @@ export function createUserStore(db: Db) {
      FROM users WHERE username = ?`,
   );
   const auth = db.prepare<[string], Omit<AuthRow, 'disabled'> & { disabled: number }>(
-    `SELECT u.role, u.disabled, u.allowed_features, u.permission_group, g.features AS group_features
+    `SELECT u.role, u.disabled, u.allowed_features, u.permission_group, g.features AS group_features,
+       u.sessions_valid_after
      FROM users u LEFT JOIN permission_groups g ON g.name = u.permission_group
      WHERE u.username = ?`,
   );
@@ -131,6 +139,11 @@ export function createUserStore(db: Db) {
   );
   const del = db.prepare(`DELETE FROM users WHERE username = ? AND NOT (${LAST_ENABLED_ADMIN})`);
   const exists = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM users WHERE username = ?');
+  const revoke = db.prepare('UPDATE users SET sessions_valid_after = ? WHERE username = ?');
+  const claimStep = db.prepare(
+    `UPDATE users SET totp_last_step = ?
+     WHERE username = ? AND (totp_last_step IS NULL OR totp_last_step < ?)`,
+  );
   const updates = new Map<string, ReturnType<Db['prepare']>>();
 
   return {
@@ -172,19 +185,27 @@ export function createUserStore(db: Db) {
     /**
      * Apply `patch` in one statement. When the result would leave no enabled
      * admin (demoting or disabling the last one), nothing is written and the
-     * outcome is `last_admin`.
+     * outcome is `last_admin`. A new password or TOTP secret, or a change of
+     * the disabled flag, also revokes the account's sessions (see the header).
      */
     update(username: string, patch: UserPatch, now: number): UpdateOutcome {
       const fields = PATCHABLE.filter((k) => patch[k] !== undefined);
       const key = fields.join(',');
       let stmt = updates.get(key);
       if (!stmt) {
-        const sets = [...fields.map((f) => `${f} = @${f}`), 'updated_at = @now'].join(', ');
+        const sets = [...fields.map((f) => `${f} = @${f}`), 'updated_at = @now'];
+        // SET expressions read the row as it was, so `disabled <> @disabled` is "the flag changes".
+        if (fields.includes('password_hash') || fields.includes('totp_secret'))
+          sets.push('sessions_valid_after = @now');
+        else if (fields.includes('disabled'))
+          sets.push(
+            'sessions_valid_after = CASE WHEN disabled <> @disabled THEN @now ELSE sessions_valid_after END',
+          );
         // The row stops being an enabled admin when its new role is not admin or it becomes disabled.
         const newRole = fields.includes('role') ? '@role' : 'role';
         const newDisabled = fields.includes('disabled') ? '@disabled' : 'disabled';
         stmt = db.prepare(
-          `UPDATE users SET ${sets} WHERE username = @username
+          `UPDATE users SET ${sets.join(', ')} WHERE username = @username
            AND NOT (${LAST_ENABLED_ADMIN} AND (${newRole} <> 'admin' OR ${newDisabled} <> 0))`,
         );
         updates.set(key, stmt);
@@ -193,6 +214,18 @@ export function createUserStore(db: Db) {
       for (const f of fields) params[f] = sqlValue(patch[f]);
       if (stmt.run(params).changes === 1) return 'updated';
       return exists.get(username)!.n === 0 ? 'not_found' : 'last_admin';
+    },
+    /** Revoke every session issued before `now` ("sign out everywhere"); false when there is no such account. */
+    revokeSessions(username: string, now: number): boolean {
+      return revoke.run(now, username).changes === 1;
+    },
+    /**
+     * Record `step` as the account's last accepted TOTP time step, only when
+     * it is greater than the one recorded; false = the code (or an earlier
+     * one) was already used, or the account is gone.
+     */
+    claimTotpStep(username: string, step: number): boolean {
+      return claimStep.run(step, username, step).changes === 1;
     },
     delete(username: string): UpdateOutcome {
       if (del.run(username).changes === 1) return 'updated';

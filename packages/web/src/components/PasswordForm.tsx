@@ -1,12 +1,16 @@
 // Changing one's own password (POST /api/auth/change-password): used by the
-// forced change after sign-in and by the Account page.
+// forced change after sign-in and by the Account page. The change ends every
+// session of the account; the response's fresh token replaces ours.
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { apiFetch } from '../lib/api.js';
+import { apiJson } from '../lib/api.js';
+import { useAuth } from '../lib/auth.js';
+import type { FreshSession } from '../lib/types.js';
 import { errorText } from './ui.js';
 
 export function PasswordForm({ onDone }: { onDone(): void | Promise<void> }) {
   const { t } = useTranslation();
+  const { renewSession } = useAuth();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
@@ -20,10 +24,11 @@ export function PasswordForm({ onDone }: { onDone(): void | Promise<void> }) {
     setBusy(true);
     setError(null);
     try {
-      await apiFetch('/api/auth/change-password', {
+      const fresh = await apiJson<FreshSession>('/api/auth/change-password', {
         method: 'POST',
         body: { old_password: current, new_password: next },
       });
+      await renewSession(fresh.token);
       setCurrent('');
       setNext('');
       setConfirm('');

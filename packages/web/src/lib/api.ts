@@ -2,7 +2,9 @@
 // `X-Kanade-Source: spa` (audit payloads name the dashboard as the source),
 // turns the API's `{code, message}` error bodies into ApiError, and on a 401
 // forgets the token and fires `kanade:auth-expired` so the app can send the
-// operator to /login and bring them back afterwards. A plain GET first looks
+// operator to /login and bring them back afterwards — unless the stored token
+// changed while the request was out (a credential change revoked the one it
+// carried and stored a fresh one: that 401 is stale, not an expiry). A plain GET first looks
 // for the same request already started while the app was loading
 // (lib/early.ts) and takes its response.
 import { takeEarly } from './early.js';
@@ -52,7 +54,8 @@ async function errorFrom(res: Response): Promise<ApiError> {
 export async function apiFetch(path: string, opts: FetchOptions = {}): Promise<Response> {
   const { body, accept = [], anonymous, token, ...init } = opts;
   const headers = new Headers(init.headers);
-  for (const [k, v] of Object.entries(authHeaders(anonymous ? null : (token ?? getToken())))) {
+  const sent = anonymous ? null : (token ?? getToken());
+  for (const [k, v] of Object.entries(authHeaders(sent))) {
     headers.set(k, v);
   }
   let payload: BodyInit | undefined;
@@ -77,7 +80,7 @@ export async function apiFetch(path: string, opts: FetchOptions = {}): Promise<R
   }
   if (res.ok || accept.includes(res.status)) return res;
   const err = await errorFrom(res);
-  if (res.status === 401 && !anonymous && !token) {
+  if (res.status === 401 && !anonymous && !token && getToken() === sent) {
     setToken(null);
     window.dispatchEvent(new Event(AUTH_EXPIRED_EVENT));
   }

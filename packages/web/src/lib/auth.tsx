@@ -4,7 +4,9 @@
 // accounts (no /api/auth/me route) the only accepted credential is the static
 // API token, which the backend treats as admin, so that is the role shown.
 // With KANADE_AUTH_DISABLE the API answers without a token and no login is
-// needed. A 401 anywhere (api.ts) signs the operator out.
+// needed. A 401 anywhere (api.ts) signs the operator out. A credential change
+// (password, MFA) revokes every session of the account and answers a fresh
+// token, which renewSession() stores in place of the old one.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { ApiError, AUTH_EXPIRED_EVENT, apiFetch, apiJson, getToken, setToken, TOKEN_KEY } from './api.js';
@@ -32,6 +34,8 @@ interface AuthState {
   loginWithToken(token: string): Promise<void>;
   /** Username/password (+ MFA code) login; resolves to the login response. */
   loginWithPassword(username: string, password: string, totpCode?: string): Promise<LoginResponse>;
+  /** Keeps the fresh token a credential change answered (the old one is revoked) and re-reads the session. */
+  renewSession(token: string): Promise<void>;
   logout(): void;
   hasRole(min: Role): boolean;
   /** Whether the account may open the page with this feature key (dashboard and agents are always open). */
@@ -121,6 +125,17 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return r;
   }, []);
 
+  const renewSession = useCallback(
+    async (t: string) => {
+      // Stored first, so a request still out with the revoked token cannot sign the operator out (api.ts).
+      setToken(t);
+      const s = await fetchSession(t, false);
+      qc.setQueryData(['auth', 'session', t], s);
+      setTokenState(t);
+    },
+    [qc],
+  );
+
   const logout = useCallback(() => {
     setToken(null);
     setTokenState(null);
@@ -135,11 +150,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       loading: session.isPending,
       loginWithToken,
       loginWithPassword,
+      renewSession,
       logout,
       hasRole: (min) => (s ? RANK[s.role] >= RANK[min] : false),
       canSee: (f) => !s?.features || ALWAYS_OPEN.has(f) || s.features.includes(f),
     };
-  }, [token, session.data, session.isPending, loginWithToken, loginWithPassword, logout]);
+  }, [token, session.data, session.isPending, loginWithToken, loginWithPassword, renewSession, logout]);
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -113,6 +113,14 @@ export interface Me {
   allowed_features?: string[] | null;
 }
 
+/** What a credential change (password, MFA) answers: the caller's other sessions ended, this is its new token. */
+export interface FreshSession {
+  token: string;
+  /** epoch seconds */
+  exp: number;
+  expires_at: string;
+}
+
 export interface LoginResponse {
   token: string;
   role: Role;

@@ -2,14 +2,17 @@
 // two-factor sign-in (TOTP) on or off. Enrolment shows a QR code and the
 // setup key for the authenticator app; the backend keeps the secret only once
 // a current code proves the app has it. Turning MFA off needs the password.
+// Both MFA changes end every session of the account; the fresh token they
+// answer replaces ours.
 // The QR encoder (qrcode) loads with this page only.
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { PasswordForm } from '../components/PasswordForm.js';
 import { Card, Chip, ErrorCard, PageHeader } from '../components/ui.js';
-import { apiFetch, apiJson } from '../lib/api.js';
+import { apiJson } from '../lib/api.js';
 import { useAuth } from '../lib/auth.js';
+import type { FreshSession } from '../lib/types.js';
 
 function QrCode({ text }: { text: string }) {
   const [url, setUrl] = useState<string | null>(null);
@@ -33,28 +36,26 @@ function QrCode({ text }: { text: string }) {
 
 function Mfa() {
   const { t } = useTranslation();
-  const qc = useQueryClient();
-  const { session } = useAuth();
+  const { session, renewSession } = useAuth();
   const [code, setCode] = useState('');
   const [password, setPassword] = useState('');
-  const refresh = () => qc.invalidateQueries({ queryKey: ['auth'] });
+  const renewWith = async (path: string, body: object) =>
+    renewSession((await apiJson<FreshSession>(path, { method: 'POST', body })).token);
   const init = useMutation({
     mutationFn: () =>
       apiJson<{ secret: string; otpauth_url: string }>('/api/auth/mfa/init', { method: 'POST', body: {} }),
   });
   const verify = useMutation({
-    mutationFn: () => apiFetch('/api/auth/mfa/verify', { method: 'POST', body: { code } }),
-    onSuccess: async () => {
+    mutationFn: () => renewWith('/api/auth/mfa/verify', { code }),
+    onSuccess: () => {
       init.reset();
       setCode('');
-      await refresh();
     },
   });
   const disable = useMutation({
-    mutationFn: () => apiFetch('/api/auth/mfa/disable', { method: 'POST', body: { password } }),
-    onSuccess: async () => {
+    mutationFn: () => renewWith('/api/auth/mfa/disable', { password }),
+    onSuccess: () => {
       setPassword('');
-      await refresh();
     },
   });
 

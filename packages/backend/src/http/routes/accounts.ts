@@ -108,7 +108,8 @@ export const accountRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       schema: {
         summary:
           'Change any of role, password (forces a change at next sign-in), disabled, email, allowed_features, ' +
-          'permission_group (null clears), must_change_pw, reset_mfa. The last enabled admin cannot be demoted or disabled (409).',
+          'permission_group (null clears), must_change_pw, reset_mfa. A new password, reset_mfa or a change of disabled ' +
+          'ends every session of the account. The last enabled admin cannot be demoted or disabled (409).',
         params: UsernameParam,
         body: z.strictObject({
           role: RoleSchema.optional(),

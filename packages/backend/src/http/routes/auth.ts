@@ -1,12 +1,17 @@
-// Sign-in and self-service: /api/auth/login (public), me, change-password
-// and TOTP MFA enrolment. The self-service routes stay open to page-restricted
-// accounts (a forced password change must work for everyone).
+// Sign-in and self-service: /api/auth/login (public), me, change-password,
+// TOTP MFA enrolment and logout-everywhere. The self-service routes stay open
+// to page-restricted accounts (a forced password change must work for
+// everyone). A route that changes the caller's credentials revokes every
+// session of the account, so it answers 200 with a fresh token for the
+// caller (upstream answers 204 and keeps old sessions alive); clients store
+// it in place of the one they sent.
 import { toRfc3339 } from '@kanade/wire';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Throttled } from '../../services/accounts.js';
 import type { Services } from '../../services/index.js';
+import type { Session } from '../../services/sessions.js';
 import { callerOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { PUBLIC, selfService } from '../policy.js';
@@ -30,6 +35,17 @@ const LoginResponse = z.object({
   expires_at: z.string(),
 });
 
+const FreshSession = z
+  .object({
+    token: z.string(),
+    /** epoch seconds, as in the JWT */
+    exp: z.number(),
+    expires_at: z.string(),
+  })
+  .meta({ id: 'FreshSession' });
+
+const fresh = (s: Session) => ({ token: s.token, exp: s.exp, expires_at: toRfc3339(s.exp * 1000) });
+
 const MeSchema = z
   .object({
     username: z.string(),
@@ -50,7 +66,8 @@ async function throttled<T>(reply: FastifyReply, fn: () => Promise<T>): Promise<
   }
 }
 
-const noContent = { 204: z.null().describe('done'), ...errorResponses };
+/** Responses of a route that revokes the caller's other sessions. */
+const renewed = { 200: FreshSession, ...errorResponses };
 
 /** The account behind the request; the service token and auth-disabled identities have none. */
 function accountName(identity: { sub: string; account: boolean } | undefined): string {
@@ -112,18 +129,31 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     {
       config: { policy: selfService() },
       schema: {
-        summary: 'Change your own password (clears must_change_pw)',
+        summary:
+          'Change your own password (clears must_change_pw); ends every session of the account and returns a fresh token',
         body: z.object({ old_password: Secret, new_password: Secret }),
-        response: { ...noContent, 429: ErrorSchema },
+        response: { ...renewed, 429: ErrorSchema },
       },
     },
-    async (req, reply) => {
-      await throttled(reply, () =>
-        accounts.changePassword(accountName(req.identity), { ...req.body, ip: req.ip }, callerOf(req)),
-      );
-      reply.code(204);
-      return null;
+    async (req, reply) =>
+      fresh(
+        await throttled(reply, () =>
+          accounts.changePassword(accountName(req.identity), { ...req.body, ip: req.ip }, callerOf(req)),
+        ),
+      ),
+  );
+
+  app.post(
+    '/api/auth/logout-everywhere',
+    {
+      config: { policy: selfService() },
+      schema: {
+        summary: 'End every session of your account; returns a fresh token for this one',
+        body: z.object({}).nullish(),
+        response: renewed,
+      },
     },
+    async (req) => fresh(await accounts.logoutEverywhere(accountName(req.identity), callerOf(req))),
   );
 
   app.post(
@@ -149,16 +179,13 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     {
       config: { policy: selfService() },
       schema: {
-        summary: 'Finish TOTP enrolment with a current code from the authenticator',
+        summary:
+          'Finish TOTP enrolment with a current code from the authenticator; ends every session of the account and returns a fresh token',
         body: z.object({ code: TotpCode }),
-        response: { ...noContent, 409: ErrorSchema },
+        response: { ...renewed, 409: ErrorSchema },
       },
     },
-    async (req, reply) => {
-      await accounts.mfaVerify(accountName(req.identity), req.body.code, callerOf(req));
-      reply.code(204);
-      return null;
-    },
+    async (req) => fresh(await accounts.mfaVerify(accountName(req.identity), req.body.code, callerOf(req))),
   );
 
   app.post(
@@ -166,17 +193,17 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (
     {
       config: { policy: selfService() },
       schema: {
-        summary: 'Turn MFA off (requires your password)',
+        summary:
+          'Turn MFA off (requires your password); ends every session of the account and returns a fresh token',
         body: z.object({ password: Secret }),
-        response: { ...noContent, 429: ErrorSchema },
+        response: { ...renewed, 429: ErrorSchema },
       },
     },
-    async (req, reply) => {
-      await throttled(reply, () =>
-        accounts.mfaDisable(accountName(req.identity), req.body.password, req.ip, callerOf(req)),
-      );
-      reply.code(204);
-      return null;
-    },
+    async (req, reply) =>
+      fresh(
+        await throttled(reply, () =>
+          accounts.mfaDisable(accountName(req.identity), req.body.password, req.ip, callerOf(req)),
+        ),
+      ),
   );
 };
