@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import { Secret, TOTP } from 'otpauth';
 import { pino } from 'pino';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
 import { createStoreDb, openStoreDb } from '../../../test-support/db.js';
@@ -21,6 +22,17 @@ import type { RouteEntry } from '../src/http/policy.js';
 import { createMetrics } from '../src/metrics.js';
 import { createServices } from '../src/services/index.js';
 import { createStore } from '../src/store/index.js';
+
+/** An authenticator app for `secret` (base32), with the backend's TOTP parameters. */
+export const totp = (secret: string, label: string) =>
+  new TOTP({
+    issuer: 'kanade',
+    label,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    secret: Secret.fromBase32(secret),
+  });
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
 export const STATIC_TOKEN = 'test-static-token-0123456789abcdef';

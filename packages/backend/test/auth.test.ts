@@ -10,10 +10,16 @@ import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startBackend } from '../../../test-support/backend.js';
-import { ADMIN_PASSWORD, type Harness, JWT_SECRET, STATIC_TOKEN, startHarness } from './auth-harness.js';
+import {
+  ADMIN_PASSWORD,
+  type Harness,
+  JWT_SECRET,
+  STATIC_TOKEN,
+  startHarness,
+  totp,
+} from './auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -37,16 +43,6 @@ async function jwt(
   if (claims.aud !== undefined) b = b.setAudience(claims.aud);
   return b.sign(key(secret));
 }
-
-const totp = (secret: string, label: string) =>
-  new TOTP({
-    issuer: 'kanade',
-    label,
-    algorithm: 'SHA1',
-    digits: 6,
-    period: 30,
-    secret: Secret.fromBase32(secret),
-  });
 
 describe('login', () => {
   it('signs in the bootstrap admin, who must change the password', async () => {

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { Secret, TOTP } from 'otpauth';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { eventually } from '../../../test-support/backend.js';
@@ -20,7 +19,7 @@ import { buildApp } from '../src/http/app.js';
 import { createMetrics } from '../src/metrics.js';
 import { createServices } from '../src/services/index.js';
 import { createStore } from '../src/store/index.js';
-import { type Harness, startHarness } from './auth-harness.js';
+import { type Harness, startHarness, totp } from './auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -49,16 +48,6 @@ function fresh(r: { status: number; json(): { token: string; exp: number; expire
   h.secrets.add(body.token);
   return body.token;
 }
-
-const totp = (secret: string, label: string) =>
-  new TOTP({
-    issuer: 'kanade',
-    label,
-    algorithm: 'SHA1',
-    digits: 6,
-    period: 30,
-    secret: Secret.fromBase32(secret),
-  });
 
 describe('session revocation', () => {
   it('refuses a token minted before a password change; the fresh token works', async () => {
