@@ -216,10 +216,12 @@ describe.skipIf(NO_PG)('two replicas, one broker, one PostgreSQL', () => {
     const written = counts.map((c) => c.written);
     // Every published sample reached exactly one replica (the queue group), and each row was written by
     // one replica only. The table keeps one sample per host per second (first writer wins): the fleet
-    // sends one every 1.5 s, but a simulator running late on a busy machine may send two in one second.
+    // sends one every 1.5 s, but a simulator running late on a busy machine may send two in one second
+    // (8 of 700 in one CI run, hence a bound of 3 %). A failed window is counted as dropped: none may be.
     expect(received[0]! + received[1]!, 'host_perf messages handled').toBe(sent);
+    expect(counts[0]!.dropped + counts[1]!.dropped, 'host_perf windows dropped').toBe(0);
     expect(written[0]! + written[1]!, 'host_perf rows written').toBe(rows);
-    expect(sent - rows, 'same-second samples').toBeLessThanOrEqual(Math.ceil(sent / 100));
+    expect(sent - rows, 'same-second samples').toBeLessThanOrEqual(Math.ceil(sent * 0.03));
     const shares = written.map((w) => pct(w, rows));
     for (const s of shares) {
       expect(s).toBeGreaterThanOrEqual(30);

@@ -162,12 +162,13 @@ export function resultFacts(dataDir: string, execId: string) {
 
 /** Projector counters of each replica. */
 export async function projectorCounts(replicas: TestBackend[], projector: string) {
-  const out: { received: number; written: number }[] = [];
+  const out: { received: number; written: number; dropped: number }[] = [];
   for (const be of replicas) {
     const m = await metrics(be);
     out.push({
       received: projectorMetric(m, 'received', projector),
       written: projectorMetric(m, 'written', projector),
+      dropped: projectorMetric(m, 'dropped', projector),
     });
   }
   return out;
