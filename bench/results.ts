@@ -237,7 +237,11 @@ async function burst(n: number) {
     counters.close();
     if (c.s + c.f !== n) throw new Error(`counters ${c.s}+${c.f} != ${n}`);
     // How the drain was cut into transactions: few large batches amortise each commit's page writes.
-    const m = await scrapeMetrics(be);
+    // The ingest worker hands its counters to /metrics every so often: wait until they cover the drain.
+    const m = await waitFor('the projector counters', 10_000, async () => {
+      const now = await scrapeMetrics(be!);
+      return (now.get('kanade_projector_written_total{projector="results"}') ?? 0) >= n ? now : undefined;
+    });
     const txs = m.get('kanade_projector_flushes_total{projector="results"}') ?? 0;
     const txSeconds = m.get('kanade_projector_flush_duration_seconds_sum{projector="results"}') ?? 0;
     await be.kill();
