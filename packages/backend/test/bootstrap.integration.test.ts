@@ -31,6 +31,10 @@ describe('bootstrapJetStream', () => {
     expect(second.created).toEqual([]);
     expect(second.updated).toEqual([]);
     const status = await jetStreamStatus(nc);
+    // The backend-only buckets (login throttle, replica presence) are listed next to upstream's.
+    expect(status.kv_buckets.map((b) => b.name)).toEqual(
+      [...BOOTSTRAP_KV_BUCKETS, ...BACKEND_KV_BUCKETS].map((b) => b.name),
+    );
     expect([...status.streams, ...status.kv_buckets, ...status.object_stores].every((r) => r.exists)).toBe(
       true,
     );

@@ -221,7 +221,9 @@ export async function jetStreamStatus(nc: NatsConnection): Promise<JetStreamStat
   const jsm = await jetstreamManager(nc);
   return {
     streams: await Promise.all(ALL_STREAMS.map((s) => status(jsm, s.name, s.name))),
-    kv_buckets: await Promise.all(BOOTSTRAP_KV_BUCKETS.map((b) => status(jsm, b.name, `KV_${b.name}`))),
+    kv_buckets: await Promise.all(
+      [...BOOTSTRAP_KV_BUCKETS, ...BACKEND_KV_BUCKETS].map((b) => status(jsm, b.name, `KV_${b.name}`)),
+    ),
     object_stores: await Promise.all(ALL_OBJECT_STORES.map((o) => status(jsm, o.name, `OBJ_${o.name}`))),
   };
 }
