@@ -1,7 +1,8 @@
 // Accounts end to end in Chromium on a real stack: the admin (API token)
 // creates an operator account; its first sign-in is sent to the forced
 // password change; it enrols TOTP from the QR page (the code computed here
-// from the shown setup key); the next sign-in asks for the code. The
+// from the shown setup key); the next sign-in asks for the code; "sign out
+// other sessions" revokes the tokens minted before it and keeps this one. The
 // operator sees no admin-only page. Screenshots go to e2e/artifacts/.
 import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
@@ -88,6 +89,31 @@ describe('accounts in Chromium', () => {
     expect(await page.getByRole('alert').textContent()).toContain('6-digit code');
     await page.locator('#totp').fill(totp.generate());
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/dashboard$/);
+    expect(await page.getByTestId('session-user').textContent()).toContain('alice');
+  });
+
+  it('signs out every other session from the account page and stays signed in', async () => {
+    const tokenNow = () => page.evaluate(() => localStorage.getItem('kanade_token'));
+    const status = async (token: string | null) =>
+      (
+        await fetch(`${stack.backend.url}/api/agents?limit=1`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status;
+    const before = await tokenNow();
+    expect(await status(before)).toBe(200);
+    // Tokens carry whole seconds, and one minted in the second of the revocation survives it.
+    await new Promise((r) => setTimeout(r, 1100));
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
+    await page.getByRole('button', { name: 'Sign out other sessions' }).click();
+    await page.getByText('Every other session has been signed out.').waitFor();
+    const after = await tokenNow();
+    expect(after).not.toBe(before);
+    expect(await status(before)).toBe(401);
+    expect(await status(after)).toBe(200);
+    // The page keeps working with the fresh token.
+    await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
     await page.waitForURL(/\/dashboard$/);
     expect(await page.getByTestId('session-user').textContent()).toContain('alice');
   });

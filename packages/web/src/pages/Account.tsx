@@ -158,6 +158,34 @@ function Mfa() {
   );
 }
 
+/** End every other session of the account (other browsers, the CLI); this one gets a fresh token. */
+function Sessions() {
+  const { t } = useTranslation();
+  const { renewSession } = useAuth();
+  const end = useMutation({
+    mutationFn: async () =>
+      renewSession(
+        (await apiJson<FreshSession>('/api/auth/logout-everywhere', { method: 'POST', body: {} })).token,
+      ),
+  });
+  return (
+    <Card title={t('account.sessions')}>
+      <p className="muted mb-3 text-sm">{t('account.sessionsHelp')}</p>
+      {end.isSuccess ? (
+        <p className="mb-2 text-sm text-emerald-700 dark:text-emerald-400">{t('account.sessionsEnded')}</p>
+      ) : null}
+      <button type="button" className="btn" disabled={end.isPending} onClick={() => end.mutate()}>
+        {t('account.endSessions')}
+      </button>
+      {end.isError ? (
+        <div className="mt-2">
+          <ErrorCard error={end.error} />
+        </div>
+      ) : null}
+    </Card>
+  );
+}
+
 export default function Account() {
   const { t } = useTranslation();
   const { session } = useAuth();
@@ -184,6 +212,7 @@ export default function Account() {
         </div>
       </Card>
       <Mfa />
+      <Sessions />
     </div>
   );
 }
