@@ -21,7 +21,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Services } from '../services/index.js';
-import { isStoreUnavailable } from '../store/db.js';
+import { isInvalidPattern, isStoreUnavailable } from '../store/db.js';
 import { type AuthSettings, registerAuth } from './auth.js';
 import { ApiError, codeForStatus, type ErrorBody } from './errors.js';
 import { enforceRoutePolicies } from './policy.js';
@@ -135,8 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         code: 'KANADE_ERR_UNAVAILABLE',
         message: `the NATS broker did not answer (${err.message}); retry once it is back`,
       };
-    } else if ((err as { code?: unknown }).code === '2201B') {
-      // A filter regex JavaScript accepts but PostgreSQL's engine refuses (e.g. `[]`): the caller's input.
+    } else if (isInvalidPattern(err)) {
       status = 400;
       body = { code: 'KANADE_ERR_BAD_REQUEST', message: `invalid regular expression: ${err.message}` };
     } else if (isStoreUnavailable(err)) {

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ApiError } from '../http/errors.js';
 import type { AuditService, Caller } from './audit.js';
+import { isConflict } from './kv-cas.js';
 
 export const SETTINGS_KEY = 'current';
 
@@ -123,11 +124,6 @@ function effectiveSessionTtlHours(stored: Stored): number {
   return Math.min(max, Math.max(min, Math.trunc(v)));
 }
 
-function isCasConflict(err: unknown): boolean {
-  const e = err as { message?: string; api_error?: { err_code?: number } };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
-}
-
 export function createServerSettingsService(nc: NatsConnection, audit: AuditService, log: Logger) {
   let bucket: Promise<KvBucket> | undefined;
   const kv = () => {
@@ -160,7 +156,7 @@ export function createServerSettingsService(nc: NatsConnection, audit: AuditServ
       else await bucket.update(SETTINGS_KEY, data, revision);
       return true;
     } catch (err) {
-      if (isCasConflict(err)) return false;
+      if (isConflict(err)) return false;
       throw new ApiError('KANADE_ERR_UNAVAILABLE', `cannot write server settings: ${(err as Error).message}`);
     }
   }

@@ -18,7 +18,7 @@ import {
   PG_FUNCTIONS,
   type PgStatement,
 } from './dialect.js';
-import { PgUnavailableError } from './pg/bridge.js';
+import { PgError, PgUnavailableError } from './pg/bridge.js';
 import { PgDb } from './pg/pg-db.js';
 
 /** better-sqlite3's API; on PostgreSQL the subset pg/pg-db.ts implements. */
@@ -81,6 +81,15 @@ function migrationFiles(): { version: string; sql: string }[] {
  */
 export function isStoreUnavailable(err: unknown): boolean {
   return err instanceof PgUnavailableError;
+}
+
+/**
+ * A filter regex the database's engine refuses although JavaScript accepted it (PostgreSQL's ARE
+ * syntax is stricter: `[]` is SQLSTATE 2201B there). It is the caller's input, not a server fault.
+ * SQLite runs REGEXP with JavaScript's engine (compileFilter), so it never sees such a pattern.
+ */
+export function isInvalidPattern(err: unknown): boolean {
+  return err instanceof PgError && err.code === '2201B';
 }
 
 /** `postgres://user:secret@host:5432/db` -> `postgres://host:5432/db` (for logs). */

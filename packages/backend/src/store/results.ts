@@ -177,7 +177,7 @@ function addDelta(deltas: Map<string, CounterDelta>, execId: string, success: nu
 
 export function createResultStore(db: Db) {
   // In DO UPDATE the right-hand sides see the old row, so a reaped row comes back with reaped = 2
-  // ("was reaped"): the caller learns which rows those were from the partial index
+  // ("was reaped"): upsert() then finds those rows through the partial index
   // idx_results_was_reaped (0009) and sets them back to 0 before the transaction ends. A redelivery
   // changes no row at all (the WHERE guard fails). The ids an in-flight row already has (from its
   // started event) are left out of SET: SQLite rewrites every index on a SET column, changed or not.
@@ -203,14 +203,16 @@ export function createResultStore(db: Db) {
   // Where a read is a round trip (readsAreRoundTrips), results go in multi-row statements instead:
   // one per power-of-two chunk, so a batch is a few round trips and only a few statement texts exist.
   const batched = readsAreRoundTrips(db);
-  const upsertChunk = new Map<number, Statement<unknown[], { result_id: string; reaped: number }>>();
+  const upsertChunk = new Map<number, Statement<unknown[], string>>();
   function chunkStatement(n: number) {
     let stmt = upsertChunk.get(n);
     if (!stmt) {
-      stmt = db.prepare(
-        `INSERT INTO execution_results ${columns} VALUES ${Array(n).fill(placeholders).join(', ')}
-         ${onConflict} RETURNING result_id, reaped`,
-      );
+      stmt = db
+        .prepare<unknown[], string>(
+          `INSERT INTO execution_results ${columns} VALUES ${Array(n).fill(placeholders).join(', ')}
+           ${onConflict} RETURNING result_id`,
+        )
+        .pluck();
       upsertChunk.set(n, stmt);
     }
     return stmt;
@@ -285,26 +287,20 @@ export function createResultStore(db: Db) {
      * per execution, the counter deltas of the results settled by this call.
      */
     upsert(rows: readonly ResultRow[]): { written: number; deltas: Map<string, CounterDelta> } {
+      const settled = batched
+        ? upsertBatched(rows)
+        : rows.filter((r) => upsert.run(...values(r)).changes > 0);
+      const reaped = new Set(settled.length > 0 ? wasReaped.all() : []);
+      if (reaped.size > 0) clearWasReaped.run();
       const deltas = new Map<string, CounterDelta>();
-      let written = 0;
-      let anyReaped = false;
-      const settle = (r: ResultRow, reaped: number) => {
-        written++;
-        const wasReaped = reaped === 2;
-        anyReaped ||= wasReaped;
-        if (r.exec_id === null) return;
-        if (!wasReaped) addDelta(deltas, r.exec_id, r.exit_code === 0 ? 1 : 0, r.exit_code === 0 ? 0 : 1);
+      for (const r of settled) {
+        if (r.exec_id === null) continue;
+        if (!reaped.has(r.result_id))
+          addDelta(deltas, r.exec_id, r.exit_code === 0 ? 1 : 0, r.exit_code === 0 ? 0 : 1);
         // The reaper counted this run as a failure; a real success moves it over.
         else if (r.exit_code === 0) addDelta(deltas, r.exec_id, 1, -1);
-      };
-      if (batched) upsertBatched(rows, settle);
-      else {
-        const settled = rows.filter((r) => upsert.run(...values(r)).changes > 0);
-        const reaped = settled.length > 0 ? new Set(wasReaped.all()) : undefined;
-        for (const r of settled) settle(r, reaped?.has(r.result_id) ? 2 : 0);
       }
-      if (anyReaped) clearWasReaped.run();
-      return { written, deltas };
+      return { written: settled.length, deltas };
     },
 
     /** Insert in-flight rows; an existing row (in flight or finished) is left alone. */
@@ -422,18 +418,19 @@ export function createResultStore(db: Db) {
    * (PostgreSQL refuses), so a result_id repeated in the batch keeps its first copy only: one after
    * it would find the row finished and change nothing, as it does one statement at a time.
    */
-  function upsertBatched(rows: readonly ResultRow[], settle: (r: ResultRow, reaped: number) => void) {
+  function upsertBatched(rows: readonly ResultRow[]): ResultRow[] {
     const unique = new Map<string, ResultRow>();
     for (const r of rows) if (!unique.has(r.result_id)) unique.set(r.result_id, r);
     const list = [...unique.values()];
+    const settled: ResultRow[] = [];
     for (let at = 0; at < list.length; ) {
       let n = MAX_CHUNK;
       while (n > list.length - at) n >>= 1;
       const chunk = list.slice(at, at + n);
       at += n;
-      for (const { result_id, reaped } of chunkStatement(n).all(chunk.flatMap(values)))
-        settle(unique.get(result_id)!, reaped);
+      for (const id of chunkStatement(n).all(chunk.flatMap(values))) settled.push(unique.get(id)!);
     }
+    return settled;
   }
 
   function detailView(r: DetailDbRow): ResultDetail {
