@@ -1,6 +1,6 @@
 // Prometheus metrics (`GET /metrics`). Projector counters arrive as deltas
 // from the ingest worker; process metrics come from prom-client's defaults.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectorDelta } from './projectors/stats.js';
 
 export function createMetrics() {
@@ -22,6 +22,26 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  // Audit events that missed the AUDIT stream (services/audit.ts): deferred to the backlog, and lost.
+  const auditDeferred = new Counter({
+    name: 'kanade_audit_deferred_total',
+    help: 'Audit events whose publish kept failing and were queued for background redelivery',
+    registers: [registry],
+  });
+  const auditLost = new Counter({
+    name: 'kanade_audit_lost_total',
+    help: 'Audit events dropped: the redelivery backlog overflowed, or the backend stopped with it',
+    registers: [registry],
+  });
+  let auditBacklog = () => 0;
+  new Gauge({
+    name: 'kanade_audit_backlog',
+    help: 'Audit events waiting for redelivery to the AUDIT stream',
+    registers: [registry],
+    collect() {
+      this.set(auditBacklog());
+    },
+  });
   const totals = new Map<
     string,
     {
@@ -36,6 +56,13 @@ export function createMetrics() {
 
   return {
     registry,
+    audit: {
+      deferred: () => auditDeferred.inc(),
+      lost: () => auditLost.inc(),
+      observeBacklog(fn: () => number) {
+        auditBacklog = fn;
+      },
+    },
     recordProjector(name: string, d: ProjectorDelta) {
       const l = { projector: name };
       received.inc(l, d.received);

@@ -133,6 +133,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     await ingest.ready;
 
     const services = createServices({ store, nc, metrics, log, jwtSecret });
+    cleanups.push(() => services.audit.stop());
     const seeded = await services.accounts.seedBootstrapAdmin({
       username: config.auth.bootstrapAdminUser,
       password: config.auth.bootstrapAdminPassword,

@@ -31,7 +31,7 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps) {
   const now = deps.now ?? Date.now;
-  const audit = createAuditService(deps.nc, deps.log, now);
+  const audit = createAuditService(deps.nc, deps.log, { now, metrics: deps.metrics });
   const sessions = createSessionService(deps.jwtSecret, now);
   const serverSettings = createServerSettingsService(deps.nc, audit, deps.log);
   const jobServices = createJobServices({ ...deps, audit, serverSettings, now });
