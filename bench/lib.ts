@@ -6,7 +6,16 @@ const CLK_TCK = 100;
 
 /** CPU seconds (user + system) used so far by `pid`, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpu(`/proc/${pid}/stat`);
+}
+
+/** CPU seconds used so far by thread `tid` of `pid`. */
+export function threadCpuSeconds(pid: number, tid: string): number {
+  return statCpu(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function statCpu(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }

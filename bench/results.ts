@@ -12,10 +12,12 @@
 //     store function, ack, next. The ratio of the two rates is the gain of
 //     batching (targets: >= 50,000 results/s and >= 10x).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DURABLE, KV } from '@kanade/wire';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import Database from 'better-sqlite3';
 import { bootstrapJetStream } from '../packages/backend/src/nats/bootstrap.js';
@@ -24,7 +26,7 @@ import { createStore, openDb } from '../packages/backend/src/store/index.js';
 import { createSimulator } from '../packages/sim/src/index.js';
 import { scrapeMetrics, startBackend, type TestBackend } from '../test-support/backend.js';
 import { startNats } from '../test-support/nats-server.js';
-import { arg, cpuSeconds, round, sleep } from './lib.js';
+import { arg, cpuSeconds, round, sleep, threadCpuSeconds } from './lib.js';
 
 const JOB = {
   id: 'bench-echo',
@@ -201,41 +203,74 @@ async function oneAtATime(nc: NatsConnection, n: number, execId: string) {
   }
 }
 
-async function burst(n: number) {
-  const nats = await startNats();
-  const nc = await connect({ servers: nats.url });
-  const execId = randomUUID();
+/** CPU seconds of each thread of `pid` (/proc/<pid>/task), by thread id. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, threadCpuSeconds(pid, tid));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of the three busiest threads between two samples: which thread is the bottleneck. */
+function busiestThreads(before: Map<string, number>, after: Map<string, number>): number[] {
+  return [...after]
+    .map(([tid, s]) => s - (before.get(tid) ?? 0))
+    .sort((a, b) => b - a)
+    .slice(0, 3)
+    .map((s) => round(s, 2));
+}
+
+/**
+ * Start the backend on a fresh database and a fresh durable (so it reads the whole burst again) and
+ * time its drain. `writerThread` false runs the transactions on the ingest thread, as before the
+ * database writer thread existed (KANADE_INGEST_WRITER_THREAD=0).
+ */
+async function drain(natsUrl: string, nc: NatsConnection, n: number, execId: string, writerThread: boolean) {
   const dataDir = mkdtempSync(join(tmpdir(), 'kanade-bench-burst-'));
   let be: TestBackend | undefined;
   try {
-    await bootstrapJetStream(nc);
     freshDb(dataDir, execId, n).db.close();
-    log(`publishing ${n} results into RESULTS...`);
-    await publishBurst(nc, n, execId);
-
-    log('starting the backend to drain them...');
-    be = await startBackend({ natsUrl: nats.url, dataDir });
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete('RESULTS', DURABLE.RESULTS).catch(() => undefined);
+    be = await startBackend({
+      natsUrl,
+      dataDir,
+      env: { KANADE_INGEST_WRITER_THREAD: writerThread ? '1' : '0' },
+    });
+    // Done when the execution's counters (bumped in the same transaction as the rows) cover the burst:
+    // one primary-key read per poll. A COUNT(*) over the growing table every 5 ms took a good share of
+    // a core from the 2 the backend and nats-server share, and slowed what it measured.
     const reader = new Database(join(dataDir, 'kanade.db'), { readonly: true });
-    const count = reader.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM execution_results');
-    const cpu0 = cpuSeconds(be.proc.pid!);
-    await waitFor(`${n} rows`, 120_000, () => (count.get()!.n >= n ? true : undefined), 5);
+    const settled = reader
+      .prepare<[string], number>('SELECT success_count + failure_count FROM executions WHERE exec_id = ?')
+      .pluck();
+    const pid = be.proc.pid!;
+    const cpu0 = cpuSeconds(pid);
+    const threads0 = threadCpu(pid);
+    await waitFor(`${n} results`, 120_000, () => ((settled.get(execId) ?? 0) >= n ? true : undefined), 5);
     const doneAt = Date.now();
-    const cpu = cpuSeconds(be.proc.pid!) - cpu0;
+    const cpu = cpuSeconds(pid) - cpu0;
+    const threads = busiestThreads(threads0, threadCpu(pid));
     reader.close();
     const startLine = be.logs.find(
       (l) => l.includes('"durable projector started"') && l.includes('"projector":"results"'),
     );
     if (!startLine) throw new Error('no "durable projector started" line for the results projector');
     const seconds = (doneAt - (JSON.parse(startLine) as { time: number }).time) / 1000;
-    const batched = { seconds, per_sec: n / seconds };
-    const counters = new Database(join(dataDir, 'kanade.db'), { readonly: true });
-    const c = counters
+    const check = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+    const rows = (check.prepare('SELECT COUNT(*) AS n FROM execution_results').get() as { n: number }).n;
+    const c = check
       .prepare<[string], { s: number; f: number }>(
         'SELECT success_count AS s, failure_count AS f FROM executions WHERE exec_id = ?',
       )
       .get(execId)!;
-    counters.close();
-    if (c.s + c.f !== n) throw new Error(`counters ${c.s}+${c.f} != ${n}`);
+    check.close();
+    if (rows !== n || c.s + c.f !== n) throw new Error(`${rows} rows, counters ${c.s}+${c.f}; expected ${n}`);
     // How the drain was cut into transactions: few large batches amortise each commit's page writes.
     // The ingest worker hands its counters to /metrics every so often: wait until they cover the drain.
     const m = await waitFor('the projector counters', 10_000, async () => {
@@ -244,29 +279,72 @@ async function burst(n: number) {
     });
     const txs = m.get('kanade_projector_flushes_total{projector="results"}') ?? 0;
     const txSeconds = m.get('kanade_projector_flush_duration_seconds_sum{projector="results"}') ?? 0;
-    await be.kill();
-    be = undefined;
-
-    log(`batched drain ${round(batched.per_sec, 0)} results/s; now one at a time...`);
-    const single = await oneAtATime(nc, n, execId);
-    log(`one at a time ${round(single.per_sec, 0)} results/s`);
     return {
-      results: n,
-      batched: {
-        seconds: round(batched.seconds, 2),
-        results_per_sec: round(batched.per_sec, 0),
-        backend_cpu_seconds: round(cpu, 2),
-        transactions: txs,
-        mean_batch: txs ? round(n / txs, 0) : null,
-        share_in_transactions: round(txSeconds / batched.seconds, 2),
-      },
-      one_at_a_time: { seconds: round(single.seconds, 2), results_per_sec: round(single.per_sec, 0) },
-      ratio: round(batched.per_sec / single.per_sec, 1),
-      targets: { results_per_sec: 50_000, ratio: 10 },
+      seconds: round(seconds, 2),
+      results_per_sec: round(n / seconds, 0),
+      backend_cpu_seconds: round(cpu, 2),
+      busiest_threads_cpu_seconds: threads,
+      transactions: txs,
+      mean_batch: txs ? round(n / txs, 0) : null,
+      // Time inside write transactions; with the writer thread it overlaps receiving.
+      share_in_transactions: round(txSeconds / seconds, 2),
     };
   } finally {
     await be?.kill();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function burst(n: number) {
+  const nats = await startNats();
+  const nc = await connect({ servers: nats.url });
+  const execId = randomUUID();
+  try {
+    await bootstrapJetStream(nc);
+    // The job is in the catalog, as it is for any result a fleet sends (POST /api/jobs stores it there).
+    await (await new Kvm(nc).open(KV.JOBS)).put(JOB.id, JSON.stringify(JOB));
+    log(`publishing ${n} results into RESULTS...`);
+    await publishBurst(nc, n, execId);
+    // Side by side on the same messages: the writer thread, the same backend without it, and again,
+    // so a change in the machine's speed during the run shows up as a spread, not as a gain.
+    const runs: { writer: Awaited<ReturnType<typeof drain>>[]; inline: Awaited<ReturnType<typeof drain>>[] } =
+      {
+        writer: [],
+        inline: [],
+      };
+    for (let round_ = 0; round_ < 2; round_++) {
+      for (const writerThread of [true, false]) {
+        log(`draining with the database writer thread ${writerThread ? 'on' : 'off'}...`);
+        const natsCpu0 = cpuSeconds(nats.proc.pid!);
+        const r = await drain(nats.url, nc, n, execId, writerThread);
+        log(
+          `  ${r.results_per_sec} results/s (nats-server ${round(cpuSeconds(nats.proc.pid!) - natsCpu0, 2)} CPU s)`,
+        );
+        runs[writerThread ? 'writer' : 'inline'].push(r);
+      }
+    }
+    const best = (xs: Awaited<ReturnType<typeof drain>>[]) =>
+      xs.reduce((a, b) => (b.results_per_sec > a.results_per_sec ? b : a));
+    const batched = best(runs.writer);
+    const inline = best(runs.inline);
+
+    log('one at a time...');
+    const single = await oneAtATime(nc, n, execId);
+    log(`one at a time ${round(single.per_sec, 0)} results/s`);
+    return {
+      results: n,
+      batched,
+      batched_inline: inline,
+      all_runs_per_sec: {
+        writer_thread: runs.writer.map((r) => r.results_per_sec),
+        inline: runs.inline.map((r) => r.results_per_sec),
+      },
+      writer_thread_gain: round(batched.results_per_sec / inline.results_per_sec, 2),
+      one_at_a_time: { seconds: round(single.seconds, 2), results_per_sec: round(single.per_sec, 0) },
+      ratio: round(batched.results_per_sec / single.per_sec, 1),
+      targets: { results_per_sec: 50_000, ratio: 10 },
+    };
+  } finally {
     await nc.close();
     await nats.stop();
   }

@@ -9,7 +9,7 @@ import { ROOT } from './setup.mjs';
 
 const PACKAGES = {
   wire: ['src/index.ts'],
-  backend: ['src/index.ts', 'src/main.ts', 'src/ingest/worker.ts'],
+  backend: ['src/index.ts', 'src/main.ts', 'src/ingest/worker.ts', 'src/ingest/writer-worker.ts'],
   sim: ['src/index.ts', 'src/main.ts'],
   agent: ['src/index.ts', 'src/main.ts'],
   cli: ['src/main.ts'],

@@ -19,6 +19,7 @@ import { resetIfWiped } from './projectors/consumer-reset.js';
 import { startScheduler } from './scheduler/index.js';
 import { loadOrCreateSecret } from './secrets.js';
 import { createServices } from './services/index.js';
+import { startCheckpointer } from './store/checkpointer.js';
 import { createStore, openDb, redactUrl } from './store/index.js';
 import { startSweeper } from './sweeper/index.js';
 
@@ -81,6 +82,11 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       db.close();
     });
     const store = createStore(db);
+    if (db.dialect === 'sqlite') {
+      // WAL checkpoints on a thread of their own instead of inside some writer's commit (store/checkpointer.ts).
+      const checkpointer = startCheckpointer(config.sqlitePath, log);
+      cleanups.push(() => checkpointer.stop());
+    }
 
     let natsUrl = config.natsUrl;
     if (!natsUrl) {
@@ -125,6 +131,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
         logLevel: config.logLevel,
         flushIntervalMs: config.telemetry.flushIntervalMs,
         flushMax: config.telemetry.flushMax,
+        writerThread: process.env.KANADE_INGEST_WRITER_THREAD !== '0',
       },
       metrics,
       log,

@@ -9,6 +9,8 @@ export interface IngestWorkerData {
   logLevel: string;
   flushIntervalMs: number;
   flushMax: number;
+  /** Write durable batches on a thread of their own (writer.ts); KANADE_INGEST_WRITER_THREAD=0 turns it off. */
+  writerThread: boolean;
 }
 
 export type WorkerToMain =

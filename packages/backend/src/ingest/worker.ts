@@ -12,6 +12,7 @@ import { DURABLE_PROJECTORS, TELEMETRY_PROJECTORS } from '../projectors/registry
 import { type RunningProjector, startTelemetryProjector } from '../projectors/telemetry.js';
 import { createStore, openDb } from '../store/index.js';
 import type { IngestWorkerData, WorkerToMain } from './protocol.js';
+import { startWriter, type Writer } from './writer.js';
 
 const data = workerData as IngestWorkerData;
 const log = createLogger(data.logLevel, 'kanade-ingest');
@@ -20,6 +21,13 @@ const post = (m: WorkerToMain) => port.postMessage(m);
 
 const db = openDb({ sqlitePath: data.sqlitePath, postgresUrl: data.postgresUrl }, { migrate: false });
 const store = createStore(db);
+// Durable batches are written on their own thread while this one receives the next (writer.ts).
+const writer: Writer | undefined = data.writerThread
+  ? startWriter(
+      { target: { sqlitePath: data.sqlitePath, postgresUrl: data.postgresUrl }, logLevel: data.logLevel },
+      log,
+    )
+  : undefined;
 const abort = new AbortController();
 let projectors: (RunningProjector | RunningDurable)[] = [];
 
@@ -39,6 +47,7 @@ port.on('message', async (m: { type: string }) => {
     abort.abort();
     clearInterval(reporter);
     for (const p of projectors) await p.stop();
+    await writer?.close();
     report();
     if (nc) await drainQuietly(nc);
     db.close();
@@ -48,6 +57,7 @@ port.on('message', async (m: { type: string }) => {
 });
 
 nc = await connectWithRetry({ url: data.natsUrl, name: 'kanade-backend/ingest', log, abort: abort.signal });
+await writer?.ready;
 if (abort.signal.aborted) {
   await nc.close();
 } else {
@@ -65,7 +75,7 @@ function start(conn: NatsConnection) {
         flushMax: data.flushMax,
       }),
     ),
-    ...DURABLE_PROJECTORS.map((spec) => startDurableProjector(spec, { nc: conn, store, log })),
+    ...DURABLE_PROJECTORS.map((spec) => startDurableProjector(spec, { nc: conn, store, log, writer })),
   ];
   reporter = setInterval(report, 1000);
   post({ type: 'ready' });

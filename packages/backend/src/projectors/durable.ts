@@ -19,6 +19,13 @@
 //   transaction acks nothing; the batch is nak'ed with a delay and JetStream
 //   delivers it again.
 // - Batches are applied strictly one after another, in arrival order.
+// - Where the transaction runs: on this thread by default, or, given a
+//   `writer` (the ingest worker passes one; ingest/writer.ts), on the
+//   database writer thread. Then the next batches are received, decoded and
+//   handed over here while earlier ones are being written there (up to
+//   WRITER_DEPTH in flight), so a backlog drains at the pace of the slower of
+//   the two instead of their sum. The writer commits in hand-over order; each
+//   batch is acked (or nak'ed) when its own commit answers.
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -50,10 +57,16 @@ export interface DurableProjector<R> {
   /** The table this projector rebuilds: empty at startup means wiped, and the durable replays (consumer-reset.ts). */
   table: string;
   decode(payload: unknown, meta: MessageMeta): R | { invalid: string };
+  /** Optional: load what the first batch needs before consuming starts (e.g. the manifest cache). */
+  warm?(ctx: DurableContext): Promise<void>;
   /** Optional async step before the transaction (e.g. fetching large output from an object store). */
   prepare?(rows: R[], ctx: DurableContext): Promise<R[]>;
-  /** Write one batch inside a transaction; returns rows written. */
-  apply(store: Store, rows: R[], ctx: DurableContext): number;
+  /**
+   * Write one batch inside a transaction; returns rows written. It may run on the writer thread, with a
+   * copy of the rows made through JSON: everything it needs must be plain data on the rows (prepare's
+   * findings too).
+   */
+  apply(store: Store, rows: R[], ctx: ApplyContext): number;
 }
 
 export interface DurableContext {
@@ -62,11 +75,21 @@ export interface DurableContext {
   now: number;
 }
 
+/** What apply() gets: no broker connection, since the writer thread has none. */
+export type ApplyContext = Pick<DurableContext, 'log' | 'now'>;
+
+/** Runs apply() of a named projector in one transaction elsewhere (ingest/writer.ts). */
+export interface BatchWriter {
+  apply(projector: string, rows: unknown[], now: number): Promise<{ written: number; seconds: number }>;
+}
+
 export interface DurableOptions {
   nc: NatsConnection;
   store: Store;
   log: Logger;
   batchMax?: number;
+  /** Apply batches on the writer thread instead of in this thread's store. */
+  writer?: BatchWriter;
   /** Delay before a failed batch is delivered again. */
   retryDelayMs?: number;
 }
@@ -88,6 +111,12 @@ interface Pending<R> {
 const ACK_WAIT_NS = 10_000_000_000;
 const MAX_ACK_PENDING = 20_000;
 const PULL_EXPIRES_MS = 5000;
+/**
+ * Batches handed to the writer thread and not yet committed. Eight full batches (16,000 messages)
+ * stay under MAX_ACK_PENDING, so the broker keeps delivering while the writer is a few batches
+ * behind (e.g. during a checkpoint).
+ */
+const WRITER_DEPTH = 8;
 /** Longest a partial batch waits for more while the stream holds more (see the top of this file). */
 const BACKLOG_WAIT_MS = 20;
 
@@ -128,23 +157,42 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
   let messages: ConsumerMessages | undefined;
   let stopped = false;
 
+  /** Batches handed to the writer thread and not yet committed (each settles its own acks). */
+  const inFlight = new Set<Promise<void>>();
+
   async function applyBatch(batch: Pending<R>[]) {
     const started = performance.now();
     const ctx: DurableContext = { nc: opts.nc, log: opts.log, now: Date.now() };
-    try {
-      let rows = batch.map((p) => p.row);
-      if (spec.prepare) rows = await spec.prepare(rows, ctx);
-      const written = opts.store.tx(() => spec.apply(opts.store, rows, ctx));
+    const done = (written: number, seconds = (performance.now() - started) / 1000) => {
       for (const p of batch) p.msg.ack();
       stats.written(written);
-      stats.flushed((performance.now() - started) / 1000);
-    } catch (err) {
+      stats.flushed(seconds);
+    };
+    const failed = (err: unknown) => {
       stats.flushFailed();
       for (const p of batch) p.msg.nak(retryDelayMs);
       opts.log.warn(
         { projector: spec.name, err: (err as Error).message, messages: batch.length },
         'batch failed; nothing acked, JetStream will redeliver',
       );
+    };
+    try {
+      let rows = batch.map((p) => p.row);
+      if (spec.prepare) rows = await spec.prepare(rows, ctx);
+      if (!opts.writer) {
+        done(opts.store.tx(() => spec.apply(opts.store, rows, ctx)));
+        return;
+      }
+      // Hand over and go on: the writer commits in the order it is handed batches, and the next one
+      // is prepared and sent while this one is written. A few batches ahead at most.
+      const settled: Promise<void> = opts.writer
+        .apply(spec.name, rows, ctx.now)
+        .then((r) => done(r.written, r.seconds), failed)
+        .finally(() => inFlight.delete(settled));
+      inFlight.add(settled);
+      while (inFlight.size >= WRITER_DEPTH) await Promise.race(inFlight);
+    } catch (err) {
+      failed(err);
     }
   }
 
@@ -197,6 +245,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       const startedAt = Date.now();
       try {
         const consumer = await ensureConsumer(opts.nc, spec as DurableProjector<unknown>);
+        await spec.warm?.({ nc: opts.nc, log: opts.log, now: Date.now() }).catch(() => undefined);
         if (stopped) break;
         messages = await consumer.consume({
           max_messages: batchMax,
@@ -237,6 +286,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       }
       flush();
       await chain;
+      await Promise.all(inFlight);
       await Promise.race([running, new Promise((r) => setTimeout(r, 2000))]);
     },
   };

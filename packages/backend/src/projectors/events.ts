@@ -57,6 +57,8 @@ export const eventsProjector: DurableProjector<StartedRow> = {
       manifest_id: e.manifest_id,
     };
   },
+  // The run timeouts behind expires_at, loaded before a backlog's first batch needs them.
+  warm: (ctx) => manifestCacheFor(ctx.nc, ctx.log).ready(),
   async prepare(rows, ctx) {
     const cache = manifestCacheFor(ctx.nc, ctx.log);
     const timeouts = new Map<string, number | undefined>();

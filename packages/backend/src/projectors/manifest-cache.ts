@@ -15,6 +15,8 @@ export type StoredManifest = z.infer<typeof ManifestRecord>;
 
 export interface ManifestCache {
   get(id: string): Promise<StoredManifest | undefined>;
+  /** Resolves once the watch has loaded every manifest (at most `timeoutMs`; never rejects). */
+  ready(timeoutMs?: number): Promise<void>;
 }
 
 const MISS_TTL_MS = 5000;
@@ -35,6 +37,10 @@ export function createManifestCache(nc: NatsConnection, log: Logger): ManifestCa
   const manifests = new Map<string, StoredManifest>();
   const misses = new Map<string, number>();
   let bucket: Promise<Bucket> | undefined;
+  let loaded!: () => void;
+  const initialised = new Promise<void>((r) => {
+    loaded = r;
+  });
   const open = () => {
     bucket ??= new Kvm(nc).open(KV.JOBS).catch((err) => {
       bucket = undefined;
@@ -49,6 +55,8 @@ export function createManifestCache(nc: NatsConnection, log: Logger): ManifestCa
         const kv = await open();
         const it = await kv.watch();
         for await (const e of it) {
+          // delta: entries still to come of the initial snapshot; 0 = the cache holds every manifest.
+          if (e.delta === 0) loaded();
           if (e.operation === 'PUT') {
             const m = decode(e.value, log, e.key);
             if (m) manifests.set(e.key, m);
@@ -66,6 +74,15 @@ export function createManifestCache(nc: NatsConnection, log: Logger): ManifestCa
   })();
 
   return {
+    async ready(timeoutMs = 2000) {
+      const timeout = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
+      const loadedOrEmpty = (async () => {
+        // An empty bucket sends no snapshot to wait for.
+        if ((await (await open()).status()).values === 0) return;
+        await initialised;
+      })().catch(() => undefined);
+      await Promise.race([loadedOrEmpty, timeout]);
+    },
     async get(id) {
       const hit = manifests.get(id);
       if (hit) return hit;

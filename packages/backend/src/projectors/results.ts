@@ -31,6 +31,7 @@ import type { Store } from '../store/index.js';
 import type { ResultRow } from '../store/results.js';
 import type { DurableProjector } from './durable.js';
 import { applyHints, prepareHints } from './hints/index.js';
+import { manifestCacheFor } from './manifest-cache.js';
 
 /** RFC 4122 OID namespace (6ba7b812-9dad-11d1-80b4-00c04fd430c8). */
 const OID_NAMESPACE = Buffer.from('6ba7b8129dad11d180b400c04fd430c8', 'hex');
@@ -108,6 +109,8 @@ export const resultsProjector: DurableProjector<DecodedResult> = {
   durable: DURABLE.RESULTS,
   table: 'execution_results',
   decode: (payload, meta) => decodeResult(payload, meta.publishedAt),
+  // The manifests behind inventory: and check: hints, loaded before a backlog's first batch needs them.
+  warm: (ctx) => manifestCacheFor(ctx.nc, ctx.log).ready(),
   async prepare(rows, ctx) {
     for (const r of rows) {
       for (const field of ['stdout', 'stderr'] as const) {

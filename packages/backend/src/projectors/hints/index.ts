@@ -10,7 +10,7 @@
 // output, not the job's payload, and are left out.
 import type { Store } from '../../store/index.js';
 import type { ResultRow } from '../../store/results.js';
-import type { DurableContext } from '../durable.js';
+import type { ApplyContext, DurableContext } from '../durable.js';
 import { manifestCacheFor, type StoredManifest } from '../manifest-cache.js';
 import { applyCheck, type CheckHint, checkApplies } from './check.js';
 import { fencedPayload } from './fence.js';
@@ -21,7 +21,13 @@ interface Prepared {
   inventory?: { hint: InventoryHint; facts: unknown; payload: string };
 }
 
-const prepared = new WeakMap<ResultRow, Prepared>();
+/**
+ * What prepareHints() found travels on the row itself (plain data), because the batch may be
+ * applied on the database writer thread (ingest/writer.ts), which receives a copy of the rows.
+ */
+interface HintedRow extends ResultRow {
+  hints?: Prepared;
+}
 
 function hasHints(m: StoredManifest | undefined): m is StoredManifest {
   return Boolean(m && (m.inventory || m.check?.fleet));
@@ -54,15 +60,15 @@ export async function prepareHints(rows: readonly ResultRow[], ctx: DurableConte
         );
       }
     }
-    if (p.check || p.inventory) prepared.set(r, p);
+    if (p.check || p.inventory) (r as HintedRow).hints = p;
   }
 }
 
 /** Apply the prepared hints of a batch (inside the batch transaction, after the results are written). */
-export function applyHints(store: Store, rows: readonly ResultRow[], ctx: DurableContext): void {
+export function applyHints(store: Store, rows: readonly ResultRow[], ctx: ApplyContext): void {
   const ensured = new Map<string, string>();
   for (const r of rows) {
-    const p = prepared.get(r);
+    const p = (r as HintedRow).hints;
     if (!p || !r.job_id) continue;
     if (p.inventory) {
       applyInventory(
