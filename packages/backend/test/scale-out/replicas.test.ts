@@ -200,9 +200,11 @@ describe.skipIf(NO_PG)('two replicas, one broker, one PostgreSQL', () => {
     await sleep(3000);
     const sent = (await sim.stop()).host_perf_sent;
     let counts = await projectorCounts([r1, r2], 'host_perf');
+    // Settled = unchanged across more than the ingest worker's 1 s stats report: two reads 500 ms apart
+    // could both precede the report of the last window's rows (573 written against 578 rows, once in CI).
     await eventually(
       async () => {
-        await sleep(500);
+        await sleep(1200);
         const again = await projectorCounts([r1, r2], 'host_perf');
         const settled = JSON.stringify(again) === JSON.stringify(counts);
         counts = again;
