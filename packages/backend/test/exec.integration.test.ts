@@ -4,6 +4,7 @@
 // in order with their delays, survive a backend restart, and
 // abort_on_failure_pct stops the remaining waves and says so on the
 // execution. Group membership comes from the `agent_groups` KV.
+import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -245,4 +246,37 @@ describe('exec to a simulated fleet', () => {
     );
     expect(late[0]!.n).toBe(5);
   });
+
+  it('a fan-out the broker cuts short keeps its execution and delivers the rest later', async () => {
+    const { pcs } = await fleet(3, 'cut');
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info('EXEC');
+    // EXEC takes one more Command and refuses the next ones (as a full disk would), until restored.
+    await jsm.streams.update('EXEC', { max_msgs: info.state.messages + 1, discard: DiscardPolicy.New });
+    let restored = false;
+    const restore = async () => {
+      if (restored) return;
+      restored = true;
+      await jsm.streams.update('EXEC', { max_msgs: info.config.max_msgs, discard: info.config.discard });
+    };
+    onTestFinished(restore);
+    // The first PC's Command goes out; the second is retried for the publish window, then handed over.
+    const e = await exec('hello', { target: { pcs } });
+    expect(e.target_count).toBe(3);
+    const cut = await detail(e.exec_id);
+    expect(cut.waves.map((w) => w.status)).toEqual(['scheduled', 'scheduled']);
+    await restore();
+    const d = await eventually(
+      async () => {
+        const x = await detail(e.exec_id);
+        return x.execution.status === 'completed' ? x : undefined;
+      },
+      30_000,
+      'the rest delivered and answered',
+    );
+    expect(d.execution).toMatchObject({ target_count: 3, success_count: 3, failure_count: 0 });
+    expect(d.waves.map((w) => w.status)).toEqual(['published', 'published']);
+    const rows = db<{ pc_id: string }>('SELECT pc_id FROM execution_results WHERE exec_id = ?', e.exec_id);
+    expect(rows.map((r) => r.pc_id).sort()).toEqual([...pcs].sort());
+  }, 90_000);
 });

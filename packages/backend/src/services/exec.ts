@@ -8,7 +8,9 @@
 // 2. pin script_current[id] = version before any publish (upstream #258);
 // 3. insert the executions row and the rollout's waves in one transaction
 //    BEFORE publishing (upstream inserts after), so a result from a fast
-//    agent always finds its execution; a publish failure removes them again;
+//    agent always finds its execution; a publish failure before anything
+//    went out removes them again, one after part of the fan-out went out
+//    leaves the rest to the wave dispatcher (the execution stands);
 // 4. publish one Command, shared request_id, to every subject (JetStream
 //    publish: the ack says the EXEC stream holds it for agents that are
 //    offline); delayed waves are left to the wave dispatcher;
@@ -267,14 +269,49 @@ export function createExecService(deps: ExecDeps) {
       const now = plan.rollout
         ? waves.filter((w) => w.status === 'published').map((w) => w.subject)
         : subjects;
+      let sent = 0;
       try {
-        for (const subj of now) await publish(subj, payload, `${ids.request_id}:${subj}`);
+        for (const subj of now) {
+          await publish(subj, payload, `${ids.request_id}:${subj}`);
+          sent++;
+        }
       } catch (err) {
+        if (sent === 0) {
+          // Nothing went out: as if the exec had not been asked for.
+          store.tx(() => {
+            store.waves.removeForExecution(ids.exec_id);
+            store.executions.remove(ids.exec_id);
+          });
+          throw err;
+        }
+        // Part of the fan-out is out and those agents will answer, so the execution stays (removing it
+        // would orphan their results, and a client retrying the 503 would run the job twice). The rest
+        // goes to the wave dispatcher, which publishes it once the broker takes it.
+        const rest = now.slice(sent);
         store.tx(() => {
-          store.waves.removeForExecution(ids.exec_id);
-          store.executions.remove(ids.exec_id);
+          if (plan.rollout) store.waves.reschedule(ids.exec_id, rest, deps.now());
+          else
+            store.waves.insert(
+              rest.map((subj, idx) => ({
+                exec_id: ids.exec_id,
+                idx,
+                group_name: '',
+                subject: subj,
+                delay_ms: 0,
+                due_at: deps.now(),
+                // Only rollouts read a wave's share (abort on failure); the execution's target_count stands.
+                target_count: 0,
+                status: 'scheduled' as const,
+                published_at: null,
+                command: new TextDecoder().decode(payload),
+              })),
+            );
         });
-        throw err;
+        deps.waves.poke();
+        log.warn(
+          { exec_id: ids.exec_id, sent, unsent: rest, err: (err as Error).message },
+          'part of the fan-out could not be published; the wave dispatcher will retry the rest',
+        );
       }
       if (waves.some((w) => w.status === 'scheduled')) deps.waves.poke();
       log.info(

@@ -57,6 +57,9 @@ export function createWaveStore(db: Db) {
     )
     .pluck();
   const removeForExec = db.prepare('DELETE FROM exec_waves WHERE exec_id = ?');
+  const reschedule = db.prepare(
+    "UPDATE exec_waves SET status = 'scheduled', published_at = NULL, due_at = ? WHERE exec_id = ? AND subject = ? AND status = 'published'",
+  );
   const forExec = db.prepare<[string], WaveRow>('SELECT * FROM exec_waves WHERE exec_id = ? ORDER BY idx');
 
   return {
@@ -99,6 +102,11 @@ export function createWaveStore(db: Db) {
     /** Sum of the target shares of the waves already published. */
     publishedTargetCount(execId: string): number {
       return publishedTarget.get(execId) ?? 0;
+    },
+
+    /** Hand the published-at-once waves on `subjects` back to the dispatcher (their publish failed). */
+    reschedule(execId: string, subjects: readonly string[], dueAt: number): void {
+      for (const subj of subjects) reschedule.run(dueAt, execId, subj);
     },
 
     /** Undo an insert whose first Commands could not be published. */
