@@ -58,7 +58,7 @@ export function createMetrics() {
     registry,
     audit: {
       deferred: () => auditDeferred.inc(),
-      lost: () => auditLost.inc(),
+      lost: (n = 1) => auditLost.inc(n),
       observeBacklog(fn: () => number) {
         auditBacklog = fn;
       },

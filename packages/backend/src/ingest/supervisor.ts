@@ -2,17 +2,11 @@
 // restarted with backoff (1 s doubling to 60 s, reset after 60 s of stable
 // running), like upstream's spawn_retrying_projector. Stats from the worker
 // feed the Prometheus metrics on this thread.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
+import { startModuleThread } from '../threads.js';
 import type { IngestWorkerData, WorkerToMain } from './protocol.js';
-
-/** The worker script: built next to main.js in dist/, or the TS source under tsx (tests). */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) return { url: new URL('./worker.ts', here), execArgv: ['--import', 'tsx'] };
-  return { url: new URL('./ingest/worker.js', here), execArgv: [] };
-}
 
 export interface Ingest {
   /** Resolves once the worker is connected and its projectors subscribed. */
@@ -34,8 +28,8 @@ export function startIngest(data: IngestWorkerData, metrics: Metrics, log: Logge
   const waiters: { type: string; resolve: () => void }[] = [];
 
   function spawnWorker() {
-    const entry = workerEntry();
-    const w = new Worker(entry.url, { workerData: data, execArgv: entry.execArgv });
+    // Built, this file is part of dist/main.js and the worker is dist/ingest/worker.js.
+    const w = startModuleThread(import.meta.url, { ts: './worker.ts', built: './ingest/worker.js' }, data);
     worker = w;
     startedAt = Date.now();
     w.on('message', (m: WorkerToMain) => {

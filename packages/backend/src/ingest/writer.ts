@@ -13,10 +13,11 @@
 //
 // If the thread dies, the batches in flight fail (their messages are nak'ed
 // and delivered again) and the next batch starts a new thread.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { BatchWriter } from '../projectors/durable.js';
 import type { DbTarget } from '../store/index.js';
+import { startModuleThread } from '../threads.js';
 
 export interface WriterData {
   target: DbTarget;
@@ -34,20 +35,6 @@ export type FromWriter =
   | { id: number; written: number; seconds: number }
   | { id: number; error: string }
   | { id: 0; ready: true };
-
-/**
- * The thread: the built script next to this file in dist/ingest/, or, when this file is the TS source
- * (tests under tsx and vitest), that source behind tsx's loader, registered inside the new thread.
- */
-function spawnThread(data: WriterData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./writer-worker.js', here), { workerData: data });
-  const source = new URL('./writer-worker.ts', here).href;
-  return new Worker(
-    `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`,
-    { eval: true, workerData: data },
-  );
-}
 
 export interface Writer extends BatchWriter {
   /** Resolves once the first thread is up (module load and database open take a few hundred ms). */
@@ -73,7 +60,11 @@ export function startWriter(data: WriterData, log: Logger): Writer {
   });
 
   function spawn(): Worker {
-    const w = spawnThread(data);
+    const w = startModuleThread(
+      import.meta.url,
+      { ts: './writer-worker.ts', built: './writer-worker.js' },
+      data,
+    );
     w.on('message', (m: FromWriter) => {
       if ('ready' in m) return resolveReady();
       const p = inFlight.get(m.id);

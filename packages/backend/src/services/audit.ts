@@ -153,7 +153,7 @@ export function createAuditService(nc: NatsConnection, log: Logger, opts: AuditO
       await draining;
       if (backlog.length > 0) await drain();
       if (backlog.length > 0) {
-        for (let i = 0; i < backlog.length; i++) opts.metrics?.audit.lost();
+        opts.metrics?.audit.lost(backlog.length);
         log.error({ events: backlog.length }, 'stopping with undelivered audit events');
       }
     },

@@ -220,7 +220,8 @@ export function createExecService(deps: ExecDeps) {
       const plan = await confineToControllers(m, requested);
       const src = await scriptSource(m);
       const ids = { exec_id: randomUUID(), request_id: randomUUID() };
-      const payload = encoder.encode(JSON.stringify(command(m, plan, ids, src, retry)));
+      const commandJson = JSON.stringify(command(m, plan, ids, src, retry));
+      const payload = encoder.encode(commandJson);
       const initiatedAt = deps.now();
 
       // Who is expected to answer, and (for a rollout) which wave each PC first belongs to.
@@ -243,7 +244,7 @@ export function createExecService(deps: ExecDeps) {
             target_count: expected.size - before,
             status: delayMs === 0 ? 'published' : 'scheduled',
             published_at: delayMs === 0 ? initiatedAt : null,
-            command: new TextDecoder().decode(payload),
+            command: commandJson,
           });
         });
       } else {
@@ -288,8 +289,9 @@ export function createExecService(deps: ExecDeps) {
         // would orphan their results, and a client retrying the 503 would run the job twice). The rest
         // goes to the wave dispatcher, which publishes it once the broker takes it.
         const rest = now.slice(sent);
+        const dueAt = deps.now();
         store.tx(() => {
-          if (plan.rollout) store.waves.reschedule(ids.exec_id, rest, deps.now());
+          if (plan.rollout) store.waves.reschedule(ids.exec_id, rest, dueAt);
           else
             store.waves.insert(
               rest.map((subj, idx) => ({
@@ -298,12 +300,12 @@ export function createExecService(deps: ExecDeps) {
                 group_name: '',
                 subject: subj,
                 delay_ms: 0,
-                due_at: deps.now(),
+                due_at: dueAt,
                 // Only rollouts read a wave's share (abort on failure); the execution's target_count stands.
                 target_count: 0,
                 status: 'scheduled' as const,
                 published_at: null,
-                command: new TextDecoder().decode(payload),
+                command: commandJson,
               })),
             );
         });

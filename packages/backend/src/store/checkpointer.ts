@@ -21,10 +21,15 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 let timer;
+// 'checkpointed' counts every frame of the current WAL copied so far, not the frames this call copied:
+// report the growth (the WAL restarting from its beginning resets it).
+let copied = 0;
 function tick() {
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (r.checkpointed > 0) parentPort.postMessage({ type: 'checkpoint', frames: r.checkpointed, log: r.log });
+    const fresh = r.checkpointed >= copied ? r.checkpointed - copied : r.checkpointed;
+    copied = r.checkpointed;
+    if (fresh > 0) parentPort.postMessage({ type: 'checkpoint', frames: fresh });
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: err.message });
   }
