@@ -6,7 +6,10 @@
 //     until the execution's counters account for every result (target: 10 s).
 // (b) burst: --burst ExecResults are published into RESULTS before the
 //     backend starts; the backend's results projector drains them (timed from
-//     its "durable projector started" log line to the last row). Then, on a
+//     its "durable projector started" log line to the last row), as the
+//     backend ships and with each of its drain features turned off (one ack
+//     per message instead of per batch; transactions on the ingest thread),
+//     twice each, in turn. Then, on a
 //     fresh database and a new durable over the same messages, upstream's
 //     shape: pull ONE message, apply it in its own transaction with the same
 //     store function, ack, next. The ratio of the two rates is the gain of
@@ -230,10 +233,15 @@ function busiestThreads(before: Map<string, number>, after: Map<string, number>)
 
 /**
  * Start the backend on a fresh database and a fresh durable (so it reads the whole burst again) and
- * time its drain. `writerThread` false runs the transactions on the ingest thread, as before the
- * database writer thread existed (KANADE_INGEST_WRITER_THREAD=0).
+ * time its drain, with `env` on top of the defaults (a variant of BURST_VARIANTS).
  */
-async function drain(natsUrl: string, nc: NatsConnection, n: number, execId: string, writerThread: boolean) {
+async function drain(
+  natsUrl: string,
+  nc: NatsConnection,
+  n: number,
+  execId: string,
+  env: Record<string, string>,
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'kanade-bench-burst-'));
   let be: TestBackend | undefined;
   try {
@@ -243,7 +251,7 @@ async function drain(natsUrl: string, nc: NatsConnection, n: number, execId: str
     be = await startBackend({
       natsUrl,
       dataDir,
-      env: { KANADE_INGEST_WRITER_THREAD: writerThread ? '1' : '0' },
+      env,
     });
     // Done when the execution's counters (bumped in the same transaction as the rows) cover the burst:
     // one primary-key read per poll. A COUNT(*) over the growing table every 5 ms took a good share of
@@ -298,6 +306,17 @@ async function drain(natsUrl: string, nc: NatsConnection, n: number, execId: str
   }
 }
 
+/**
+ * The backend as it ships, and with one of its drain features off: acks one message at a time
+ * instead of one per batch (projectors/durable.ts), and transactions on the ingest thread instead
+ * of the database writer thread (ingest/writer.ts).
+ */
+const BURST_VARIANTS: { name: string; env: Record<string, string> }[] = [
+  { name: 'default', env: {} },
+  { name: 'explicit_acks', env: { KANADE_INGEST_ACK_ALL: '0' } },
+  { name: 'inline_writes', env: { KANADE_INGEST_WRITER_THREAD: '0' } },
+];
+
 async function burst(n: number) {
   const nats = await startNats();
   const nc = await connect({ servers: nats.url });
@@ -308,28 +327,23 @@ async function burst(n: number) {
     await (await new Kvm(nc).open(KV.JOBS)).put(JOB.id, JSON.stringify(JOB));
     log(`publishing ${n} results into RESULTS...`);
     await publishBurst(nc, n, execId);
-    // Side by side on the same messages: the writer thread, the same backend without it, and again,
-    // so a change in the machine's speed during the run shows up as a spread, not as a gain.
-    const runs: { writer: Awaited<ReturnType<typeof drain>>[]; inline: Awaited<ReturnType<typeof drain>>[] } =
-      {
-        writer: [],
-        inline: [],
-      };
+    // Side by side on the same messages: the backend as it ships and with each of its two drain
+    // features turned off, twice in turn, so a change in the machine's speed during the run shows up
+    // as a spread, not as a gain.
+    type Drain = Awaited<ReturnType<typeof drain>> & { nats_server_cpu_seconds: number };
+    const runs = new Map<string, Drain[]>(BURST_VARIANTS.map((v) => [v.name, []]));
     for (let round_ = 0; round_ < 2; round_++) {
-      for (const writerThread of [true, false]) {
-        log(`draining with the database writer thread ${writerThread ? 'on' : 'off'}...`);
+      for (const v of BURST_VARIANTS) {
+        log(`draining: ${v.name}...`);
         const natsCpu0 = cpuSeconds(nats.proc.pid!);
-        const r = await drain(nats.url, nc, n, execId, writerThread);
-        log(
-          `  ${r.results_per_sec} results/s (nats-server ${round(cpuSeconds(nats.proc.pid!) - natsCpu0, 2)} CPU s)`,
-        );
-        runs[writerThread ? 'writer' : 'inline'].push(r);
+        const r = await drain(nats.url, nc, n, execId, v.env);
+        const natsCpu = round(cpuSeconds(nats.proc.pid!) - natsCpu0, 2);
+        log(`  ${r.results_per_sec} results/s (nats-server ${natsCpu} CPU s)`);
+        runs.get(v.name)!.push({ ...r, nats_server_cpu_seconds: natsCpu });
       }
     }
-    const best = (xs: Awaited<ReturnType<typeof drain>>[]) =>
-      xs.reduce((a, b) => (b.results_per_sec > a.results_per_sec ? b : a));
-    const batched = best(runs.writer);
-    const inline = best(runs.inline);
+    const best = (xs: Drain[]) => xs.reduce((a, b) => (b.results_per_sec > a.results_per_sec ? b : a));
+    const batched = best(runs.get('default')!);
 
     log('one at a time...');
     const single = await oneAtATime(nc, n, execId);
@@ -337,12 +351,22 @@ async function burst(n: number) {
     return {
       results: n,
       batched,
-      batched_inline: inline,
-      all_runs_per_sec: {
-        writer_thread: runs.writer.map((r) => r.results_per_sec),
-        inline: runs.inline.map((r) => r.results_per_sec),
-      },
-      writer_thread_gain: round(batched.results_per_sec / inline.results_per_sec, 2),
+      ...Object.fromEntries(
+        BURST_VARIANTS.filter((v) => v.name !== 'default').map((v) => [
+          `batched_${v.name}`,
+          best(runs.get(v.name)!),
+        ]),
+      ),
+      all_runs_per_sec: Object.fromEntries(
+        [...runs].map(([name, rs]) => [name, rs.map((r) => r.results_per_sec)]),
+      ),
+      // The default's best over each variant's best: what that feature gains.
+      gain_over: Object.fromEntries(
+        BURST_VARIANTS.filter((v) => v.name !== 'default').map((v) => [
+          v.name,
+          round(batched.results_per_sec / best(runs.get(v.name)!).results_per_sec, 2),
+        ]),
+      ),
       one_at_a_time: { seconds: round(single.seconds, 2), results_per_sec: round(single.per_sec, 0) },
       ratio: round(batched.results_per_sec / single.per_sec, 1),
       targets: { results_per_sec: 50_000, ratio: 10 },

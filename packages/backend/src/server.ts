@@ -132,6 +132,8 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
         flushIntervalMs: config.telemetry.flushIntervalMs,
         flushMax: config.telemetry.flushMax,
         writerThread: process.env.KANADE_INGEST_WRITER_THREAD !== '0',
+        // Replicas on PostgreSQL share each durable, so each message is acked on its own there.
+        ackAll: !config.postgresUrl && process.env.KANADE_INGEST_ACK_ALL !== '0',
       },
       metrics,
       log,

@@ -11,6 +11,11 @@ export interface IngestWorkerData {
   flushMax: number;
   /** Write durable batches on a thread of their own (writer.ts); KANADE_INGEST_WRITER_THREAD=0 turns it off. */
   writerThread: boolean;
+  /**
+   * Durables acked one batch at a time (AckPolicy.All, projectors/durable.ts): on SQLite, where this
+   * backend is their only consumer; KANADE_INGEST_ACK_ALL=0 turns it off.
+   */
+  ackAll: boolean;
 }
 
 export type WorkerToMain =

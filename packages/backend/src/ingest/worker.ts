@@ -75,7 +75,9 @@ function start(conn: NatsConnection) {
         flushMax: data.flushMax,
       }),
     ),
-    ...DURABLE_PROJECTORS.map((spec) => startDurableProjector(spec, { nc: conn, store, log, writer })),
+    ...DURABLE_PROJECTORS.map((spec) =>
+      startDurableProjector(spec, { nc: conn, store, log, writer, ackAll: data.ackAll }),
+    ),
   ];
   reporter = setInterval(report, 1000);
   post({ type: 'ready' });

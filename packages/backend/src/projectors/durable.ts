@@ -15,9 +15,24 @@
 // - Every apply is idempotent SQL (each projector documents its key), so a
 //   redelivery after a crash or a replay after a wipe never double-counts.
 // - Ack after commit. A message that does not decode is counted, logged with
-//   its subject and acked: poison never blocks the stream. A failed
-//   transaction acks nothing; the batch is nak'ed with a delay and JetStream
-//   delivers it again.
+//   its subject and acked with its batch: poison never blocks the stream.
+// - Two ways to ack (`ackAll`):
+//   - AckPolicy.All, when this backend is the durable's only consumer (SQLite):
+//     one ack per batch, for its highest stream sequence, acks everything
+//     before it. A message costs the broker about 40 % less CPU that way (bench
+//     results). The rule that keeps it safe: never ack past a message that was
+//     delivered and not committed. Batches commit in delivery order, so the
+//     batch's own ack is right; a failed transaction acks nothing more in this
+//     run: the consumer is restarted. At every (re)start, a durable that holds
+//     unacked messages (a crash, a failed batch, a stop between delivery and
+//     commit) is recreated from its ack floor, so those come again first
+//     instead of being acked away by the next batch. Recreating also converts
+//     a durable created with the other policy (upstream's backend, or this one
+//     on PostgreSQL).
+//   - AckPolicy.Explicit, when replicas share the durable (PostgreSQL): one
+//     replica's "all" ack would cover messages another replica has not
+//     written. Each message is acked; a failed transaction's batch is nak'ed
+//     with a delay and JetStream delivers it again.
 // - Batches are applied strictly one after another, in arrival order.
 // - Where the transaction runs: on this thread by default, or, given a
 //   `writer` (the ingest worker passes one; ingest/writer.ts), on the
@@ -28,6 +43,7 @@
 //   batch is acked (or nak'ed) when its own commit answers.
 import {
   AckPolicy,
+  type ConsumerInfo,
   type ConsumerMessages,
   DeliverPolicy,
   type JsMsg,
@@ -87,6 +103,8 @@ export interface DurableOptions {
   nc: NatsConnection;
   store: Store;
   log: Logger;
+  /** One ack per batch (AckPolicy.All): only for a durable this process alone consumes (see the top of this file). */
+  ackAll?: boolean;
   batchMax?: number;
   /** Apply batches on the writer thread instead of in this thread's store. */
   writer?: BatchWriter;
@@ -101,9 +119,48 @@ export interface RunningDurable {
 
 const decoder = new TextDecoder();
 
+/**
+ * The delivery facts in a JetStream message's reply subject, read in one pass:
+ * `$JS.ACK[.<domain>.<account>].<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>[.<token>]`.
+ * JsMsg's getters split it once for `info` and again (into a BigInt) for `timestampNanos`, which was a
+ * tenth of the receiving thread's time in a results backlog.
+ */
+/** deliveryOf() when the message shows its reply subject (JsMsgImpl does, the JsMsg type does not). */
+function delivery(m: JsMsg): ReturnType<typeof deliveryOf> {
+  const reply = (m as JsMsg & { reply?: unknown }).reply;
+  if (typeof reply === 'string' && reply !== '') return deliveryOf(reply);
+  return {
+    seq: m.seq,
+    deliveries: m.info.deliveryCount,
+    publishedAt: Math.floor(Number(m.timestampNanos) / 1e6),
+    pending: m.info.pending,
+  };
+}
+
+export function deliveryOf(reply: string): {
+  seq: number;
+  deliveries: number;
+  publishedAt: number;
+  pending: number;
+} {
+  const t = reply.split('.');
+  const o = t.length === 9 ? 4 : 6;
+  if (t.length < 9 || t[0] !== '$JS' || t[1] !== 'ACK') throw new Error(`not a JetStream delivery: ${reply}`);
+  const ns = t[o + 3]!;
+  return {
+    deliveries: Number(t[o]),
+    seq: Number(t[o + 1]),
+    // Milliseconds from the digits, exactly: the nanoseconds do not fit a double.
+    publishedAt: ns.length > 6 ? Number(ns.slice(0, -6)) : 0,
+    pending: Number(t[o + 4]),
+  };
+}
+
 interface Pending<R> {
   msg: JsMsg;
-  row: R;
+  seq: number;
+  /** Absent for a message that did not decode: it is only acked, with its batch. */
+  row?: R;
 }
 
 // Unacked messages of a crashed backend come back after ack_wait; 10 s keeps
@@ -120,23 +177,69 @@ const WRITER_DEPTH = 8;
 /** Longest a partial batch waits for more while the stream holds more (see the top of this file). */
 const BACKLOG_WAIT_MS = 20;
 
-/** Create the durable consumer if it is missing (deliver-all, explicit ack), reconcile its limits, return it. */
-async function ensureConsumer(nc: NatsConnection, p: DurableProjector<unknown>) {
+/**
+ * The stream sequence up to which a consumer acked everything. The broker reports 0 until its first
+ * ack, also for a consumer created to start further on (as ensureConsumer recreates them): then it
+ * is the sequence before that start.
+ */
+function ackFloor(info: ConsumerInfo): number {
+  if (info.ack_floor.consumer_seq > 0) return info.ack_floor.stream_seq;
+  const c = info.config;
+  return c.deliver_policy === DeliverPolicy.StartSequence && c.opt_start_seq ? c.opt_start_seq - 1 : 0;
+}
+
+/**
+ * Create the durable consumer if it is missing (deliver-all), or recreate it from its ack floor when
+ * its ack policy is not the one wanted or, with AckPolicy.All, when it holds unacked messages (see
+ * the top of this file); reconcile its limits; return it.
+ */
+async function ensureConsumer(
+  nc: NatsConnection,
+  p: DurableProjector<unknown>,
+  ackAll: boolean,
+  log: Logger,
+) {
   const jsm = await jetstreamManager(nc);
+  const ackPolicy = ackAll ? AckPolicy.All : AckPolicy.Explicit;
+  const config = {
+    durable_name: p.durable,
+    ack_policy: ackPolicy,
+    ...(p.filterSubject ? { filter_subject: p.filterSubject } : {}),
+    max_ack_pending: MAX_ACK_PENDING,
+    ack_wait: ACK_WAIT_NS,
+  };
   let info: Awaited<ReturnType<typeof jsm.consumers.info>> | undefined;
   try {
     info = await jsm.consumers.info(p.stream, p.durable);
   } catch {
-    await jsm.consumers.add(p.stream, {
-      durable_name: p.durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ...(p.filterSubject ? { filter_subject: p.filterSubject } : {}),
-      max_ack_pending: MAX_ACK_PENDING,
-      ack_wait: ACK_WAIT_NS,
-    });
+    await jsm.consumers.add(p.stream, { ...config, deliver_policy: DeliverPolicy.All });
   }
-  if (info && (info.config.ack_wait !== ACK_WAIT_NS || info.config.max_ack_pending !== MAX_ACK_PENDING)) {
+  if (info && (info.config.ack_policy !== ackPolicy || (ackAll && info.num_ack_pending > 0))) {
+    // Everything up to the ack floor is written; everything after it is delivered again (the
+    // projectors' writes are idempotent, so what was written already changes nothing).
+    const from = ackFloor(info) + 1;
+    log.info(
+      {
+        projector: p.name,
+        durable: p.durable,
+        ack_policy: ackPolicy,
+        was: info.config.ack_policy,
+        unacked: info.num_ack_pending,
+        from_stream_seq: from,
+      },
+      'durable consumer recreated from its ack floor',
+    );
+    await jsm.consumers.delete(p.stream, p.durable).catch(() => undefined);
+    await jsm.consumers.add(p.stream, {
+      ...config,
+      ...(from > 1
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }
+        : { deliver_policy: DeliverPolicy.All }),
+    });
+  } else if (
+    info &&
+    (info.config.ack_wait !== ACK_WAIT_NS || info.config.max_ack_pending !== MAX_ACK_PENDING)
+  ) {
     await jsm.consumers.update(p.stream, p.durable, {
       ack_wait: ACK_WAIT_NS,
       max_ack_pending: MAX_ACK_PENDING,
@@ -150,7 +253,13 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
   const logInvalid = invalidLogger(opts.log, spec.name);
   const batchMax = opts.batchMax ?? 2000;
   const retryDelayMs = opts.retryDelayMs ?? 2000;
+  const ackAll = opts.ackAll ?? false;
   let buffer: Pending<R>[] = [];
+  /**
+   * AckPolicy.All: bumped by a failed batch. Batches of an earlier run ack nothing, and messages still
+   * arriving for it are dropped: the restarted consumer delivers them again from the ack floor.
+   */
+  let run = 0;
   let immediate: NodeJS.Immediate | undefined;
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
@@ -162,24 +271,57 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
   /** A partial batch is waiting for the writer's commits (see flush). */
   let flushAfterCommit = false;
 
-  async function applyBatch(batch: Pending<R>[]) {
+  async function applyBatch(batch: Pending<R>[], batchRun: number) {
+    if (batchRun !== run) return;
     const started = performance.now();
     const ctx: DurableContext = { nc: opts.nc, log: opts.log, now: Date.now() };
+    const ack = () => {
+      if (!ackAll) {
+        for (const p of batch) p.msg.ack();
+        return;
+      }
+      if (batchRun !== run) return;
+      // Everything delivered before this batch's highest sequence is committed (in order, this run).
+      let last = batch[0]!;
+      for (const p of batch) if (p.seq > last.seq) last = p;
+      last.msg.ack();
+    };
     const done = (written: number, seconds = (performance.now() - started) / 1000) => {
-      for (const p of batch) p.msg.ack();
       stats.written(written);
       stats.flushed(seconds);
+      ack();
     };
     const failed = (err: unknown) => {
       stats.flushFailed();
-      for (const p of batch) p.msg.nak(retryDelayMs);
+      if (!ackAll) {
+        for (const p of batch) p.msg.nak(retryDelayMs);
+        opts.log.warn(
+          { projector: spec.name, err: (err as Error).message, messages: batch.length },
+          'batch failed; nothing acked, JetStream will redeliver',
+        );
+        return;
+      }
+      if (batchRun !== run) return;
+      // Nothing after this batch may be acked now: restart the consumer, which is recreated from its
+      // ack floor (ensureConsumer) after the supervisor's back-off.
+      run++;
+      buffer = [];
       opts.log.warn(
         { projector: spec.name, err: (err as Error).message, messages: batch.length },
-        'batch failed; nothing acked, JetStream will redeliver',
+        'batch failed; nothing acked, the consumer restarts from its ack floor',
       );
+      void messages?.close().catch(() => undefined);
     };
     try {
-      let rows = batch.map((p) => p.row);
+      const decoded: R[] = [];
+      for (const p of batch) if (p.row !== undefined) decoded.push(p.row);
+      if (decoded.length === 0) {
+        // Only poison: nothing to write, but with AckPolicy.All its ack must wait for the batches before.
+        await Promise.all(inFlight);
+        ack();
+        return;
+      }
+      let rows = decoded;
       if (spec.prepare) rows = await spec.prepare(rows, ctx);
       if (!opts.writer) {
         done(opts.store.tx(() => spec.apply(opts.store, rows, ctx)));
@@ -215,17 +357,20 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     }
     flushAfterCommit = false;
     const batch = buffer;
+    const batchRun = run;
     buffer = [];
-    chain = chain.then(() => applyBatch(batch));
+    chain = chain.then(() => applyBatch(batch, batchRun));
   }
 
-  function onMessage(m: JsMsg) {
+  function onMessage(m: JsMsg, consumeRun: number) {
+    if (consumeRun !== run) return;
     stats.received();
+    const d = delivery(m);
     const meta: MessageMeta = {
       subject: m.subject,
-      seq: m.seq,
-      publishedAt: Math.floor(Number(m.timestampNanos) / 1e6),
-      redelivered: m.redelivered,
+      seq: d.seq,
+      publishedAt: d.publishedAt,
+      redelivered: d.deliveries > 1,
     };
     let row: R | { invalid: string };
     try {
@@ -236,12 +381,12 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     if (isInvalid(row)) {
       stats.invalid();
       logInvalid(m.subject, row.invalid);
-      m.ack();
-      return;
+      buffer.push({ msg: m, seq: d.seq });
+    } else {
+      buffer.push({ msg: m, seq: d.seq, row });
     }
-    buffer.push({ msg: m, row });
     if (buffer.length >= batchMax) flush();
-    else if (m.info.pending === 0) {
+    else if (d.pending === 0) {
       // Caught up: write what was read on the next turn.
       if (!immediate) {
         if (timer) clearTimeout(timer);
@@ -257,16 +402,17 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     while (!stopped) {
       const startedAt = Date.now();
       try {
-        const consumer = await ensureConsumer(opts.nc, spec as DurableProjector<unknown>);
+        const consumer = await ensureConsumer(opts.nc, spec as DurableProjector<unknown>, ackAll, opts.log);
         await spec.warm?.({ nc: opts.nc, log: opts.log, now: Date.now() }).catch(() => undefined);
         if (stopped) break;
+        const consumeRun = run;
         messages = await consumer.consume({
           max_messages: batchMax,
           // Pulls expire (and are renewed) every PULL_EXPIRES_MS with idle heartbeats at half that: when a
           // cluster node dies with this consumer's leader on it, the lost pull is noticed by the missed
           // heartbeats within seconds instead of the default 30 s pull's minute.
           expires: PULL_EXPIRES_MS,
-          callback: onMessage,
+          callback: (m) => onMessage(m, consumeRun),
         });
         opts.log.info(
           { projector: spec.name, stream: spec.stream, durable: spec.durable },
