@@ -48,6 +48,26 @@ describe('parseRfc3339 edge cases', () => {
     expect(parseRfc3339('2026-05-01T10:00:00.12-01:30')).toBe(Date.UTC(2026, 4, 1, 11, 30, 0, 120));
   });
 
+  it('reads each timestamp right when consecutive ones share or change their date and minute', () => {
+    // parseRfc3339 remembers the last date-and-minute prefix; a run of mixed ones must not mix them up.
+    const texts = [
+      '2026-05-01T10:00:59.999Z',
+      '2026-05-01T10:00:01Z',
+      '2026-05-01T10:01:00Z',
+      '2026-05-01T10:01:30.25+02:00',
+      '2026-05-01T10:01:60Z',
+      '2025-12-31T23:59:59.9-00:30',
+      '2026-05-01T10:00:01Z',
+    ];
+    for (const t of texts) {
+      const leap = t.includes(':60Z');
+      const expected = leap ? Date.parse(t.replace(':60Z', ':59Z')) + 1000 : Date.parse(t);
+      expect(parseRfc3339(t), t).toBe(expected);
+    }
+    expect(Number.isNaN(parseRfc3339('2026-05-01T10:00:61Z'))).toBe(true);
+    expect(Number.isNaN(parseRfc3339('2026-05-01T10:00-01Z'))).toBe(true);
+  });
+
   it.each([
     '2026-05-01T10:00:00',
     '2026-05-01T10:00:00.Z',

@@ -113,8 +113,9 @@ export const resultsProjector: DurableProjector<DecodedResult> = {
   warm: (ctx) => manifestCacheFor(ctx.nc, ctx.log).ready(),
   async prepare(rows, ctx) {
     for (const r of rows) {
+      if (!r.stdout_object && !r.stderr_object) continue;
       for (const field of ['stdout', 'stderr'] as const) {
-        const key = r[`${field}_object`];
+        const key = field === 'stdout' ? r.stdout_object : r.stderr_object;
         if (!key) continue;
         try {
           const bytes = await (await outputStore(ctx.nc)).getBlob(key);
