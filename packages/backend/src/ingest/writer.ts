@@ -11,8 +11,9 @@
 // still written there); both are writers of one WAL database and wait for
 // each other's lock (busy timeout), as the HTTP thread's writes always have.
 //
-// If the thread dies, the batches in flight fail (their messages are nak'ed
-// and delivered again) and the next batch starts a new thread.
+// If the thread dies, the batches in flight fail (their messages are
+// delivered again: nak'ed, or with one ack per batch from the ack floor of
+// the restarted consumer) and the next batch starts a new thread.
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { BatchWriter } from '../projectors/durable.js';

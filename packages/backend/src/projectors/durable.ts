@@ -1,6 +1,6 @@
 // The one loop behind every durable projector (results, events, audit,
-// obs_events, notification acks): a JetStream pull consumer with explicit
-// acks, applied in batches.
+// obs_events, notification acks): a JetStream pull consumer, applied in
+// batches, acked after commit.
 //
 // - Messages are collected as they arrive and applied as one batch per write
 //   transaction: when `batchMax` are buffered; as soon as what was delivered
@@ -19,16 +19,16 @@
 // - Two ways to ack (`ackAll`):
 //   - AckPolicy.All, when this backend is the durable's only consumer (SQLite):
 //     one ack per batch, for its highest stream sequence, acks everything
-//     before it. A message costs the broker about 40 % less CPU that way (bench
-//     results). The rule that keeps it safe: never ack past a message that was
-//     delivered and not committed. Batches commit in delivery order, so the
-//     batch's own ack is right; a failed transaction acks nothing more in this
-//     run: the consumer is restarted. At every (re)start, a durable that holds
-//     unacked messages (a crash, a failed batch, a stop between delivery and
-//     commit) is recreated from its ack floor, so those come again first
-//     instead of being acked away by the next batch. Recreating also converts
-//     a durable created with the other policy (upstream's backend, or this one
-//     on PostgreSQL).
+//     before it. The broker spends 30-45 % less CPU on a backlog that way
+//     (bench results, docs/adr/0008). The rule that keeps it safe: never ack
+//     past a message that was delivered and not committed. Batches commit in
+//     delivery order, so the batch's own ack is right; a failed transaction
+//     acks nothing more in this run: the consumer is restarted. At every
+//     (re)start, a durable that holds unacked messages (a crash, a failed
+//     batch, a stop between delivery and commit) is recreated from its ack
+//     floor, so those come again first instead of being acked away by the
+//     next batch. Recreating also converts a durable created with the other
+//     policy (upstream's backend, or this one on PostgreSQL).
 //   - AckPolicy.Explicit, when replicas share the durable (PostgreSQL): one
 //     replica's "all" ack would cover messages another replica has not
 //     written. Each message is acked; a failed transaction's batch is nak'ed
@@ -119,12 +119,6 @@ export interface RunningDurable {
 
 const decoder = new TextDecoder();
 
-/**
- * The delivery facts in a JetStream message's reply subject, read in one pass:
- * `$JS.ACK[.<domain>.<account>].<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>[.<token>]`.
- * JsMsg's getters split it once for `info` and again (into a BigInt) for `timestampNanos`, which was a
- * tenth of the receiving thread's time in a results backlog.
- */
 /** deliveryOf() when the message shows its reply subject (JsMsgImpl does, the JsMsg type does not). */
 function delivery(m: JsMsg): ReturnType<typeof deliveryOf> {
   const reply = (m as JsMsg & { reply?: unknown }).reply;
@@ -137,6 +131,12 @@ function delivery(m: JsMsg): ReturnType<typeof deliveryOf> {
   };
 }
 
+/**
+ * The delivery facts in a JetStream message's reply subject, read in one pass:
+ * `$JS.ACK[.<domain>.<account>].<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>[.<token>]`.
+ * JsMsg's getters split it once for `info` and again (into a BigInt) for `timestampNanos`, which was a
+ * tenth of the receiving thread's time in a results backlog.
+ */
 export function deliveryOf(reply: string): {
   seq: number;
   deliveries: number;
@@ -275,16 +275,21 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     if (batchRun !== run) return;
     const started = performance.now();
     const ctx: DurableContext = { nc: opts.nc, log: opts.log, now: Date.now() };
-    const ack = () => {
-      if (!ackAll) {
-        for (const p of batch) p.msg.ack();
-        return;
-      }
-      if (batchRun !== run) return;
-      // Everything delivered before this batch's highest sequence is committed (in order, this run).
+    const count = batch.length;
+    // What the acks need, taken now so that the rest of the batch (messages, rows) can be collected
+    // while it is at the writer: with AckPolicy.All only the message with the highest sequence, since
+    // everything delivered before it is committed by then (in order, this run).
+    let toAck: JsMsg[];
+    if (ackAll) {
       let last = batch[0]!;
       for (const p of batch) if (p.seq > last.seq) last = p;
-      last.msg.ack();
+      toAck = [last.msg];
+    } else {
+      toAck = batch.map((p) => p.msg);
+    }
+    const ack = () => {
+      if (ackAll && batchRun !== run) return;
+      for (const m of toAck) m.ack();
     };
     const done = (written: number, seconds = (performance.now() - started) / 1000) => {
       stats.written(written);
@@ -294,9 +299,9 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     const failed = (err: unknown) => {
       stats.flushFailed();
       if (!ackAll) {
-        for (const p of batch) p.msg.nak(retryDelayMs);
+        for (const m of toAck) m.nak(retryDelayMs);
         opts.log.warn(
-          { projector: spec.name, err: (err as Error).message, messages: batch.length },
+          { projector: spec.name, err: (err as Error).message, messages: count },
           'batch failed; nothing acked, JetStream will redeliver',
         );
         return;
@@ -307,7 +312,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       run++;
       buffer = [];
       opts.log.warn(
-        { projector: spec.name, err: (err as Error).message, messages: batch.length },
+        { projector: spec.name, err: (err as Error).message, messages: count },
         'batch failed; nothing acked, the consumer restarts from its ack floor',
       );
       void messages?.close().catch(() => undefined);
