@@ -76,6 +76,18 @@ async function auditConsumer() {
   return (await jetstreamManager(nc)).consumers.info(STREAM.AUDIT, DURABLE.AUDIT);
 }
 
+/** Nothing left for the durable to deliver or to hear an ack for. */
+async function everythingAcked() {
+  await eventually(
+    async () => {
+      const i = await auditConsumer();
+      return i.num_ack_pending === 0 && i.num_pending === 0;
+    },
+    10_000,
+    'everything acked',
+  );
+}
+
 describe('durable acks', () => {
   it('takes over an explicit-ack durable from its ack floor', async () => {
     await publish(0, 100);
@@ -120,14 +132,7 @@ describe('durable acks', () => {
     expect(after.config.ack_policy).toBe(onPostgres ? AckPolicy.Explicit : AckPolicy.All);
     if (!onPostgres)
       expect(be.logs.some((l) => l.includes('durable consumer recreated from its ack floor'))).toBe(true);
-    await eventually(
-      async () => {
-        const i = await auditConsumer();
-        return i.num_ack_pending === 0 && i.num_pending === 0;
-      },
-      10_000,
-      'everything acked',
-    );
+    await everythingAcked();
   });
 
   it.skipIf(onPostgres)('acks nothing past a failed batch, and loses and repeats nothing', async () => {
@@ -169,14 +174,7 @@ describe('durable acks', () => {
     await new Promise((r) => setTimeout(r, 500));
     const got = targets();
     expect(got).toEqual(expected);
-    await eventually(
-      async () => {
-        const i = await auditConsumer();
-        return i.num_ack_pending === 0 && i.num_pending === 0;
-      },
-      10_000,
-      'everything acked',
-    );
+    await everythingAcked();
   });
 });
 
