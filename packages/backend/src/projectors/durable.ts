@@ -308,7 +308,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       }
       if (batchRun !== run) return;
       // Nothing after this batch may be acked now: restart the consumer, which is recreated from its
-      // ack floor (ensureConsumer) after the supervisor's back-off.
+      // ack floor (ensureConsumer) after the retry delay.
       run++;
       buffer = [];
       opts.log.warn(
@@ -425,6 +425,13 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
         );
         await messages.closed();
         if (stopped) break;
+        if (consumeRun !== run) {
+          // A failed batch closed it (AckPolicy.All): retry after the batch retry delay, as a nak'ed
+          // batch would be, not after a back-off that grows to a minute over a long outage (disk full).
+          await new Promise((r) => setTimeout(r, retryDelayMs));
+          backoff = 1000;
+          continue;
+        }
         throw new Error('consumer closed');
       } catch (err) {
         if (stopped) break;
