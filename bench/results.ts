@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DURABLE, KV } from '@kanade/wire';
+import { DURABLE, KV, STREAM } from '@kanade/wire';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -99,7 +99,7 @@ async function fleet(agents: number, runMs: number, writerThread: boolean, ackAl
     );
     await post(be, '/api/jobs', JOB);
     const jsm = await jetstreamManager(nc);
-    const before = (await jsm.streams.info('RESULTS')).state.messages;
+    const before = (await jsm.streams.info(STREAM.RESULTS)).state.messages;
     const cpu0 = cpuSeconds(be.proc.pid!);
     const execAt = Date.now();
     const ex = await post(be, `/api/exec/${JOB.id}`, { target: { all: true } });
@@ -111,7 +111,7 @@ async function fleet(agents: number, runMs: number, writerThread: boolean, ackAl
     let projectedAt: number | undefined;
     await waitFor('every result projected', 300_000, async () => {
       if (lastStoredAt === undefined) {
-        const info = await jsm.streams.info('RESULTS');
+        const info = await jsm.streams.info(STREAM.RESULTS);
         if (info.state.messages - before >= agents) lastStoredAt = Date.parse(info.state.last_ts);
       }
       if ((counted.get(String(ex.exec_id))?.n ?? 0) >= agents) projectedAt ??= Date.now();
@@ -187,12 +187,12 @@ async function oneAtATime(nc: NatsConnection, n: number, execId: string) {
   try {
     const jsm = await jetstreamManager(nc);
     const durable = 'bench_one_at_a_time';
-    await jsm.consumers.add('RESULTS', {
+    await jsm.consumers.add(STREAM.RESULTS, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
     });
-    const consumer = await jetstream(nc).consumers.get('RESULTS', durable);
+    const consumer = await jetstream(nc).consumers.get(STREAM.RESULTS, durable);
     const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM execution_results');
     const started = performance.now();
     for (let i = 0; i < n; i++) {
@@ -205,7 +205,7 @@ async function oneAtATime(nc: NatsConnection, n: number, execId: string) {
     }
     const seconds = (performance.now() - started) / 1000;
     if (count.get()!.n !== n) throw new Error(`one-at-a-time stored ${count.get()!.n} of ${n}`);
-    await jsm.consumers.delete('RESULTS', durable);
+    await jsm.consumers.delete(STREAM.RESULTS, durable);
     return { seconds, per_sec: n / seconds };
   } finally {
     db.close();
@@ -251,7 +251,7 @@ async function drain(
   try {
     freshDb(dataDir, execId, n).db.close();
     const jsm = await jetstreamManager(nc);
-    await jsm.consumers.delete('RESULTS', DURABLE.RESULTS).catch(() => undefined);
+    await jsm.consumers.delete(STREAM.RESULTS, DURABLE.RESULTS).catch(() => undefined);
     be = await startBackend({
       natsUrl,
       dataDir,
