@@ -123,24 +123,9 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     await retry('consumer reset', log, () => resetIfWiped(nc, db, log));
 
     const metrics = createMetrics();
-    const ingest = startIngest(
-      {
-        natsUrl,
-        sqlitePath: config.sqlitePath,
-        postgresUrl: config.postgresUrl,
-        logLevel: config.logLevel,
-        flushIntervalMs: config.telemetry.flushIntervalMs,
-        flushMax: config.telemetry.flushMax,
-        writerThread: process.env.KANADE_INGEST_WRITER_THREAD !== '0',
-        // Replicas on PostgreSQL share each durable, so each message is acked on its own there.
-        ackAll: !config.postgresUrl && process.env.KANADE_INGEST_ACK_ALL !== '0',
-      },
-      metrics,
-      log,
-    );
-    cleanups.push(() => ingest.stop());
-    await ingest.ready;
-
+    // The HTTP app is built (its routes' schemas compiled, the first admin seeded) before the
+    // projectors start: after a restart with a backlog, that work would otherwise take a core from
+    // the drain for its first few hundred ms (bench results, docs/performance.md).
     const services = createServices({ store, nc, metrics, log, jwtSecret });
     cleanups.push(() => services.audit.stop());
     const seeded = await services.accounts.seedBootstrapAdmin({
@@ -156,7 +141,28 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       );
     }
     const app = await buildApp({ log, auth, services, version: VERSION });
-    cleanups.push(() => app.close());
+    const closeApp = () => app.close();
+    cleanups.push(closeApp);
+    const ingest = startIngest(
+      {
+        natsUrl,
+        sqlitePath: config.sqlitePath,
+        postgresUrl: config.postgresUrl,
+        logLevel: config.logLevel,
+        flushIntervalMs: config.telemetry.flushIntervalMs,
+        flushMax: config.telemetry.flushMax,
+        writerThread: process.env.KANADE_INGEST_WRITER_THREAD !== '0',
+        // Replicas on PostgreSQL share each durable, so each message is acked on its own there.
+        ackAll: !config.postgresUrl && process.env.KANADE_INGEST_ACK_ALL !== '0',
+      },
+      metrics,
+      log,
+    );
+    // Stopped after the HTTP app closes, as before it was built first: requests in flight (a run
+    // waiting for its result) still see the projectors.
+    cleanups.splice(cleanups.indexOf(closeApp), 0, () => ingest.stop());
+    await ingest.ready;
+
     services.waves.start();
     cleanups.push(() => services.waves.stop());
     const sweeper = startSweeper({ store, log, intervalMs: config.sweepIntervalMs });

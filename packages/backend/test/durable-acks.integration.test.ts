@@ -10,6 +10,7 @@
 //   lost and nothing is written twice once the fault is gone.
 // On PostgreSQL, where replicas share durables, the durable keeps explicit
 // acks and the failed-batch test does not apply.
+import { dirname, join } from 'node:path';
 import { DURABLE, STREAM } from '@kanade/wire';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -195,5 +196,39 @@ describe('deliveryOf', () => {
       pending: 0,
     });
     expect(() => deliveryOf('_INBOX.abc')).toThrow(/not a JetStream delivery/);
+  });
+});
+
+describe('deliveryOf, against the JsMsg getters', () => {
+  it('agrees with what nats.js reads from the same subjects', async () => {
+    // The JsMsg class itself is not exported; its module is loaded by path (the exports map only
+    // guards bare specifiers).
+    const { createRequire } = await import('node:module');
+    const req = createRequire(import.meta.url);
+    const lib = dirname(req.resolve('@nats-io/jetstream'));
+    const { toJsMsg } = req(join(lib, 'jsmsg.js')) as {
+      toJsMsg(m: unknown): {
+        seq: number;
+        timestampNanos: bigint;
+        info: { deliveryCount: number; pending: number };
+      };
+    };
+    for (const reply of [
+      '$JS.ACK.RESULTS.backend_results_projector.1.60000.59999.1764583200123456789.0',
+      '$JS.ACK.RESULTS.backend_results_projector.3.7.12.1764583200000000001.18446',
+      '$JS.ACK.hub.ACC.RESULTS.backend_results_projector.1.2.3.1764583200999999999.4.tok',
+      '$JS.ACK.hub.ACC.RESULTS.backend_results_projector.1.2.3.1764583200999999999.4',
+    ]) {
+      const m = toJsMsg({ subject: 'results.x', reply, data: new Uint8Array(), headers: undefined });
+      expect(deliveryOf(reply)).toEqual({
+        deliveries: m.info.deliveryCount,
+        seq: m.seq,
+        // Exact, in BigInt: a double of the nanoseconds rounds ...999999 up to the next millisecond.
+        publishedAt: Number(m.timestampNanos / 1_000_000n),
+        pending: m.info.pending,
+      });
+    }
+    expect(() => deliveryOf('$JS.ACK.A.B.1.2.3')).toThrow(/not a JetStream delivery/);
+    expect(() => deliveryOf('$JS.NAK.A.B.1.2.3.4.5')).toThrow(/not a JetStream delivery/);
   });
 });

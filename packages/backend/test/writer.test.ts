@@ -71,6 +71,53 @@ describe('database writer thread', () => {
   });
 });
 
+describe('group commit', () => {
+  it('commits the batches queued behind a transaction together, and still answers each on its own', async () => {
+    const path = freshDb();
+    const writer = startWriter({ target: { sqlitePath: path }, logLevel: 'silent' }, log);
+    await writer.ready;
+    // Handed over in one go: while the first is written, the others queue up behind it.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, b) => writer.apply('audit', auditRows(1 + b * 1000, 1000), Date.now())),
+    );
+    await writer.close();
+    expect(answers.map((a) => a.written)).toEqual(Array(8).fill(1000));
+    // Fewer transactions than batches; every batch's share of its transaction's time is reported.
+    const shared = answers as { written: number; seconds: number; batches: number }[];
+    expect(Math.max(...shared.map((a) => a.batches))).toBeGreaterThan(1);
+    expect(shared.every((a) => a.seconds > 0)).toBe(true);
+    const db = openDb(path, { readonly: true });
+    const seqs = db.prepare('SELECT stream_seq FROM audit_log ORDER BY id').pluck().all();
+    db.close();
+    expect(seqs).toEqual(Array.from({ length: 8000 }, (_, i) => 1 + i));
+  });
+
+  it('fails only the failing batch of a group', async () => {
+    const path = freshDb();
+    // Every row of the third batch breaks a constraint (a trigger refuses its targets).
+    const setup = openDb(path, { migrate: false });
+    setup.exec(`CREATE TRIGGER refuse BEFORE INSERT ON audit_log WHEN NEW.target LIKE 'bad%'
+      BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    setup.close();
+    const writer = startWriter({ target: { sqlitePath: path }, logLevel: 'silent' }, log);
+    await writer.ready;
+    const bad = auditRows(3001, 1000).map((r) => ({ ...r, target: `bad${r.target}` }));
+    const answers = await Promise.allSettled([
+      writer.apply('audit', auditRows(1, 1000), Date.now()),
+      writer.apply('audit', auditRows(1001, 1000), Date.now()),
+      writer.apply('audit', bad, Date.now()),
+      writer.apply('audit', auditRows(4001, 1000), Date.now()),
+    ]);
+    await writer.close();
+    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((answers[2] as PromiseRejectedResult).reason.message).toMatch(/refused by the test/);
+    const db = openDb(path, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get()).toBe(3000);
+    expect(db.prepare("SELECT COUNT(*) FROM audit_log WHERE target LIKE 'bad%'").pluck().get()).toBe(0);
+    db.close();
+  });
+});
+
 describe('WAL checkpointer', () => {
   it('copies committed frames into the database file while a writer keeps committing', async () => {
     const path = freshDb();

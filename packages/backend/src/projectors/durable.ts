@@ -131,11 +131,26 @@ function delivery(m: JsMsg): ReturnType<typeof deliveryOf> {
   };
 }
 
+/** Dot positions of the reply subject being read (deliveryOf runs for one message at a time). */
+const dots = new Int32Array(16);
+
+/** The decimal digits of `s` from `from` to `to` as a number; NaN if one is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return to > from ? n : Number.NaN;
+}
+
 /**
  * The delivery facts in a JetStream message's reply subject, read in one pass:
  * `$JS.ACK[.<domain>.<account>].<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>[.<token>]`.
  * JsMsg's getters split it once for `info` and again (into a BigInt) for `timestampNanos`, which was a
- * tenth of the receiving thread's time in a results backlog.
+ * tenth of the receiving thread's time in a results backlog; splitting it here once still cost a
+ * twentieth, so the numbers are read from the characters in place.
  */
 export function deliveryOf(reply: string): {
   seq: number;
@@ -143,16 +158,23 @@ export function deliveryOf(reply: string): {
   publishedAt: number;
   pending: number;
 } {
-  const t = reply.split('.');
-  const o = t.length === 9 ? 4 : 6;
-  if (t.length < 9 || t[0] !== '$JS' || t[1] !== 'ACK') throw new Error(`not a JetStream delivery: ${reply}`);
-  const ns = t[o + 3]!;
+  let n = 0;
+  for (let i = reply.indexOf('.'); i !== -1 && n < dots.length; i = reply.indexOf('.', i + 1)) dots[n++] = i;
+  // Tokens: 9 in the old form, 11 or 12 with domain and account.
+  const tokens = n + 1;
+  if ((tokens !== 9 && tokens !== 11 && tokens !== 12) || !reply.startsWith('$JS.ACK.'))
+    throw new Error(`not a JetStream delivery: ${reply}`);
+  // Token k runs from dots[k - 1] + 1 to dots[k] (or the end of the subject).
+  const o = tokens === 9 ? 4 : 6;
+  const end = (k: number) => (k < n ? dots[k]! : reply.length);
+  const ns = dots[o + 2]! + 1;
+  const nsEnd = end(o + 3);
   return {
-    deliveries: Number(t[o]),
-    seq: Number(t[o + 1]),
+    deliveries: digits(reply, dots[o - 1]! + 1, end(o)),
+    seq: digits(reply, dots[o]! + 1, end(o + 1)),
     // Milliseconds from the digits, exactly: the nanoseconds do not fit a double.
-    publishedAt: ns.length > 6 ? Number(ns.slice(0, -6)) : 0,
-    pending: Number(t[o + 4]),
+    publishedAt: nsEnd - ns > 6 ? digits(reply, ns, nsEnd - 6) : 0,
+    pending: digits(reply, dots[o + 3]! + 1, end(o + 4)),
   };
 }
 
