@@ -147,6 +147,12 @@ async function fleet(agents: number, runMs: number, writerThread: boolean, ackAl
 function freshDb(dir: string, execId: string, target: number) {
   const db = openDb(join(dir, 'kanade.db'));
   const store = createStore(db);
+  addExecution(store, execId, target);
+  return { db, store };
+}
+
+/** The execution a burst's results belong to (as POST /api/exec would have inserted it). */
+function addExecution(store: ReturnType<typeof createStore>, execId: string, target: number) {
   store.executions.insert({
     exec_id: execId,
     job_id: JOB.id,
@@ -157,7 +163,50 @@ function freshDb(dir: string, execId: string, target: number) {
     request_id: execId,
     abort_on_failure_pct: null,
   });
-  return { db, store };
+}
+
+/**
+ * The built backend on a fresh database and a fresh durable (so it reads the stream from its start),
+ * and a read-only view of how many results of an execution its counters account for.
+ */
+async function backendOnStream(
+  natsUrl: string,
+  nc: NatsConnection,
+  n: number,
+  execId: string,
+  env: Record<string, string>,
+  kind: string,
+) {
+  const dataDir = mkdtempSync(join(tmpdir(), `kanade-bench-${kind}-`));
+  freshDb(dataDir, execId, n).db.close();
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.delete(STREAM.RESULTS, DURABLE.RESULTS).catch(() => undefined);
+  let be: TestBackend;
+  try {
+    be = await startBackend({ natsUrl, dataDir, env });
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  // The execution's counters (bumped in the same transaction as the rows): one primary-key read per
+  // poll. A COUNT(*) over the growing table every 5 ms took a good share of a core from the 2 the
+  // backend and nats-server share, and slowed what it measured.
+  const reader = new Database(join(dataDir, 'kanade.db'), { readonly: true });
+  const counted = reader
+    .prepare<[string], number>('SELECT success_count + failure_count FROM executions WHERE exec_id = ?')
+    .pluck();
+  return {
+    be,
+    dataDir,
+    reader,
+    jsm,
+    settled: (id: string) => counted.get(id) ?? 0,
+    async close() {
+      reader.close();
+      await be.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function publishBurst(nc: NatsConnection, n: number, execId: string) {
@@ -249,32 +298,16 @@ async function drain(
   execId: string,
   env: Record<string, string>,
 ) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kanade-bench-burst-'));
-  let be: TestBackend | undefined;
+  const run = await backendOnStream(natsUrl, nc, n, execId, env, 'burst');
+  const { be, dataDir } = run;
   try {
-    freshDb(dataDir, execId, n).db.close();
-    const jsm = await jetstreamManager(nc);
-    await jsm.consumers.delete(STREAM.RESULTS, DURABLE.RESULTS).catch(() => undefined);
-    be = await startBackend({
-      natsUrl,
-      dataDir,
-      env,
-    });
-    // Done when the execution's counters (bumped in the same transaction as the rows) cover the burst:
-    // one primary-key read per poll. A COUNT(*) over the growing table every 5 ms took a good share of
-    // a core from the 2 the backend and nats-server share, and slowed what it measured.
-    const reader = new Database(join(dataDir, 'kanade.db'), { readonly: true });
-    const settled = reader
-      .prepare<[string], number>('SELECT success_count + failure_count FROM executions WHERE exec_id = ?')
-      .pluck();
     const pid = be.proc.pid!;
     const cpu0 = cpuSeconds(pid);
     const threads0 = threadCpu(pid);
-    await waitFor(`${n} results`, 120_000, () => ((settled.get(execId) ?? 0) >= n ? true : undefined), 5);
+    await waitFor(`${n} results`, 120_000, () => (run.settled(execId) >= n ? true : undefined), 5);
     const doneAt = Date.now();
     const cpu = cpuSeconds(pid) - cpu0;
     const threads = busiestThreads(threads0, threadCpu(pid));
-    reader.close();
     const startLine = be.logs.find(
       (l) => l.includes('"durable projector started"') && l.includes('"projector":"results"'),
     );
@@ -292,7 +325,7 @@ async function drain(
     // How the drain was cut into batches (the writer may commit several queued batches together).
     // The ingest worker hands its counters to /metrics every so often: wait until they cover the drain.
     const m = await waitFor('the projector counters', 10_000, async () => {
-      const now = await scrapeMetrics(be!);
+      const now = await scrapeMetrics(be);
       return (now.get('kanade_projector_written_total{projector="results"}') ?? 0) >= n ? now : undefined;
     });
     const batches = m.get('kanade_projector_flushes_total{projector="results"}') ?? 0;
@@ -308,8 +341,7 @@ async function drain(
       share_in_transactions: round(txSeconds / seconds, 2),
     };
   } finally {
-    await be?.kill();
-    rmSync(dataDir, { recursive: true, force: true });
+    await run.close();
   }
 }
 
@@ -321,38 +353,20 @@ async function drain(
  * helper threads took about a fifth of a core during it); this one measures the projector alone.
  */
 async function warmDrain(natsUrl: string, nc: NatsConnection, n: number, execId: string) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kanade-bench-warm-'));
-  let be: TestBackend | undefined;
+  const run = await backendOnStream(natsUrl, nc, n, execId, {}, 'warm');
   try {
-    freshDb(dataDir, execId, n).db.close();
-    const jsm = await jetstreamManager(nc);
-    await jsm.consumers.delete(STREAM.RESULTS, DURABLE.RESULTS).catch(() => undefined);
-    be = await startBackend({ natsUrl, dataDir });
-    const reader = new Database(join(dataDir, 'kanade.db'), { readonly: true });
-    const settled = reader
-      .prepare<[string], number>('SELECT success_count + failure_count FROM executions WHERE exec_id = ?')
-      .pluck();
     // Everything in the stream projected and acknowledged: the backend is idle.
-    await waitFor('the first burst', 120_000, () => ((settled.get(execId) ?? 0) >= n ? true : undefined));
+    await waitFor('the first burst', 120_000, () => (run.settled(execId) >= n ? true : undefined));
     await waitFor('an idle durable', 30_000, async () => {
-      const ci = await jsm.consumers.info(STREAM.RESULTS, DURABLE.RESULTS);
+      const ci = await run.jsm.consumers.info(STREAM.RESULTS, DURABLE.RESULTS);
       return ci.num_pending === 0 && ci.num_ack_pending === 0 ? true : undefined;
     });
     const second = randomUUID();
-    const db = openDb(join(dataDir, 'kanade.db'), { migrate: false });
-    createStore(db).executions.insert({
-      exec_id: second,
-      job_id: JOB.id,
-      version: JOB.version,
-      initiated_by: 'bench',
-      initiated_at: Date.now(),
-      target_count: n,
-      request_id: second,
-      abort_on_failure_pct: null,
-    });
+    const db = openDb(join(run.dataDir, 'kanade.db'), { migrate: false });
+    addExecution(createStore(db), second, n);
     db.close();
-    const rows0 = (reader.prepare('SELECT COUNT(*) AS c FROM execution_results').get() as { c: number }).c;
-    const pid = be.proc.pid!;
+    const rowsBefore = run.reader.prepare('SELECT COUNT(*) FROM execution_results').pluck().get() as number;
+    const pid = run.be.proc.pid!;
     process.kill(pid, 'SIGSTOP');
     try {
       await publishBurst(nc, n, second);
@@ -361,24 +375,16 @@ async function warmDrain(natsUrl: string, nc: NatsConnection, n: number, execId:
     }
     const started = Date.now();
     const cpu0 = cpuSeconds(pid);
-    await waitFor(
-      `${n} more results`,
-      120_000,
-      () => ((settled.get(second) ?? 0) >= n ? true : undefined),
-      5,
-    );
+    await waitFor(`${n} more results`, 120_000, () => (run.settled(second) >= n ? true : undefined), 5);
     const seconds = (Date.now() - started) / 1000;
-    const cpu = cpuSeconds(pid) - cpu0;
-    reader.close();
     return {
       seconds: round(seconds, 2),
       results_per_sec: round(n / seconds, 0),
-      backend_cpu_seconds: round(cpu, 2),
-      rows_before: rows0,
+      backend_cpu_seconds: round(cpuSeconds(pid) - cpu0, 2),
+      rows_before: rowsBefore,
     };
   } finally {
-    await be?.kill();
-    rmSync(dataDir, { recursive: true, force: true });
+    await run.close();
   }
 }
 
