@@ -1,4 +1,4 @@
-// `npm run bench -- results [--agents 100000] [--burst 60000] [--run-ms 2000] [--only fleet|burst] [--writer-thread 0] [--ack-all 0]`
+// `npm run bench -- results [--agents 100000] [--burst 60000] [--run-ms 2000] [--only fleet|burst] [--writer-thread 0] [--ack-all 0] [--group-commit 0]`
 //
 // (a) fleet: nats-server, the built backend and the simulator answering
 //     commands for --agents virtual agents; one exec of a job to all of them,
@@ -69,7 +69,13 @@ async function post(be: TestBackend, path: string, body: unknown) {
   return r.json() as Promise<Record<string, unknown>>;
 }
 
-async function fleet(agents: number, runMs: number, writerThread: boolean, ackAll: boolean) {
+async function fleet(
+  agents: number,
+  runMs: number,
+  writerThread: boolean,
+  ackAll: boolean,
+  groupCommit: boolean,
+) {
   const nats = await startNats();
   const be = await startBackend({
     natsUrl: nats.url,
@@ -77,6 +83,7 @@ async function fleet(agents: number, runMs: number, writerThread: boolean, ackAl
       KANADE_TELEMETRY_FLUSH_MS: '1000',
       KANADE_INGEST_WRITER_THREAD: writerThread ? '1' : '0',
       KANADE_INGEST_ACK_ALL: ackAll ? '1' : '0',
+      KANADE_INGEST_GROUP_COMMIT: groupCommit ? '1' : '0',
     },
   });
   const sim = createSimulator({
@@ -482,14 +489,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   // The machine is shared: the load average says how much of its two cores the run really had.
   const out: Record<string, unknown> = { load_average_before: round(loadavg()[0]!, 2) };
   if (only !== 'fleet') out.burst = await burst(n);
-  // --writer-thread 0 / --ack-all 0: the fleet run without the database writer thread
-  // (KANADE_INGEST_WRITER_THREAD=0) / with one ack per message (KANADE_INGEST_ACK_ALL=0).
+  // --writer-thread 0 / --ack-all 0 / --group-commit 0: the fleet run without the database writer
+  // thread (KANADE_INGEST_WRITER_THREAD=0) / with one ack per message (KANADE_INGEST_ACK_ALL=0) / with
+  // one transaction per batch (KANADE_INGEST_GROUP_COMMIT=0).
   if (only !== 'burst')
     out.fleet = await fleet(
       agents,
       runMs,
       arg(args, 'writer-thread', '1') !== '0',
       arg(args, 'ack-all', '1') !== '0',
+      arg(args, 'group-commit', '1') !== '0',
     );
   out.load_average_after = round(loadavg()[0]!, 2);
   return out;
