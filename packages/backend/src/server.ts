@@ -158,8 +158,8 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       metrics,
       log,
     );
-    // Stopped after the HTTP app closes, as before it was built first: requests in flight (a run
-    // waiting for its result) still see the projectors.
+    // Cleanups run in reverse: the projectors stop after the HTTP app has closed, so requests still in
+    // flight (a run waiting for its result) are answered.
     cleanups.splice(cleanups.indexOf(closeApp), 0, () => ingest.stop());
     await ingest.ready;
 

@@ -22,8 +22,8 @@ import { createStore, openDb } from '../store/index.js';
 import type { FromWriter, ToWriter, WriterData } from './writer.js';
 
 /**
- * Most rows in one transaction: eight default batches, what the ingest worker has in flight at
- * most. At about 10 us a row, the write lock is then held for well under a second.
+ * Most rows in one transaction: eight default batches, what one durable projector has in flight at
+ * most. At 10-40 us a row (an empty table to a large one), the write lock is held for under a second.
  */
 export const GROUP_MAX_ROWS = 16_000;
 
