@@ -306,7 +306,7 @@ async function drain(
   env: Record<string, string>,
 ) {
   const run = await backendOnStream(natsUrl, nc, n, execId, env, 'burst');
-  const { be, dataDir } = run;
+  const { be } = run;
   try {
     const pid = be.proc.pid!;
     const cpu0 = cpuSeconds(pid);
@@ -320,14 +320,12 @@ async function drain(
     );
     if (!startLine) throw new Error('no "durable projector started" line for the results projector');
     const seconds = (doneAt - (JSON.parse(startLine) as { time: number }).time) / 1000;
-    const check = new Database(join(dataDir, 'kanade.db'), { readonly: true });
-    const rows = (check.prepare('SELECT COUNT(*) AS n FROM execution_results').get() as { n: number }).n;
-    const c = check
+    const rows = run.reader.prepare('SELECT COUNT(*) FROM execution_results').pluck().get() as number;
+    const c = run.reader
       .prepare<[string], { s: number; f: number }>(
         'SELECT success_count AS s, failure_count AS f FROM executions WHERE exec_id = ?',
       )
       .get(execId)!;
-    check.close();
     if (rows !== n || c.s + c.f !== n) throw new Error(`${rows} rows, counters ${c.s}+${c.f}; expected ${n}`);
     // How the drain was cut into batches (the writer may commit several queued batches together).
     // The ingest worker hands its counters to /metrics every so often: wait until they cover the drain.
@@ -433,7 +431,8 @@ async function burst(n: number) {
         runs.get(v.name)!.push({ ...r, nats_server_cpu_seconds: natsCpu });
       }
     }
-    const best = (xs: Drain[]) => xs.reduce((a, b) => (b.results_per_sec > a.results_per_sec ? b : a));
+    const best = <T extends { results_per_sec: number }>(xs: T[]) =>
+      xs.reduce((a, b) => (b.results_per_sec > a.results_per_sec ? b : a));
     const batched = best(runs.get('default')!);
 
     const warm: Awaited<ReturnType<typeof warmDrain>>[] = [];
@@ -466,7 +465,7 @@ async function burst(n: number) {
         ]),
       ),
       into_running_backend: {
-        ...warm.reduce((a, b) => (b.results_per_sec > a.results_per_sec ? b : a)),
+        ...best(warm),
         all_runs_per_sec: warm.map((w) => w.results_per_sec),
       },
       one_at_a_time: { seconds: round(single.seconds, 2), results_per_sec: round(single.per_sec, 0) },

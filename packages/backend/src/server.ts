@@ -123,6 +123,10 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     await retry('consumer reset', log, () => resetIfWiped(nc, db, log));
 
     const metrics = createMetrics();
+    // Cleanups run in reverse: registered before the app's, the projectors stop after the HTTP app has
+    // closed, so requests still in flight (a run waiting for its result) are answered.
+    let ingest: Ingest | undefined;
+    cleanups.push(() => ingest?.stop());
     // The HTTP app is built (its routes' schemas compiled, the first admin seeded) before the
     // projectors start: after a restart with a backlog, that work would otherwise take a core from
     // the drain for its first few hundred ms (bench results, docs/performance.md).
@@ -141,9 +145,8 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       );
     }
     const app = await buildApp({ log, auth, services, version: VERSION });
-    const closeApp = () => app.close();
-    cleanups.push(closeApp);
-    const ingest = startIngest(
+    cleanups.push(() => app.close());
+    ingest = startIngest(
       {
         natsUrl,
         sqlitePath: config.sqlitePath,
@@ -158,9 +161,6 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
       metrics,
       log,
     );
-    // Cleanups run in reverse: the projectors stop after the HTTP app has closed, so requests still in
-    // flight (a run waiting for its result) are answered.
-    cleanups.splice(cleanups.indexOf(closeApp), 0, () => ingest.stop());
     await ingest.ready;
 
     services.waves.start();

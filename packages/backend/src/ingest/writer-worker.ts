@@ -76,7 +76,7 @@ port.on('message', (first: ToWriter) => {
     group.push(m);
     rows += m.rows.length;
     if (rows >= groupMaxRows) break;
-    m = (receiveMessageOnPort(port)?.message as ToWriter | undefined) ?? undefined;
+    m = receiveMessageOnPort(port)?.message as ToWriter | undefined;
   }
   if (group.length > 0) for (const reply of commit(group)) port.postMessage(reply);
   if (closing) {

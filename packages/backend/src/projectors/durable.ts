@@ -41,6 +41,7 @@
 //   WRITER_DEPTH in flight), so a backlog drains at the pace of the slower of
 //   the two instead of their sum. The writer commits in hand-over order; each
 //   batch is acked (or nak'ed) when its own commit answers.
+import { digits } from '@kanade/wire';
 import {
   AckPolicy,
   type ConsumerInfo,
@@ -133,17 +134,6 @@ function delivery(m: JsMsg): ReturnType<typeof deliveryOf> {
 
 /** Dot positions of the reply subject being read (deliveryOf runs for one message at a time). */
 const dots = new Int32Array(16);
-
-/** The decimal digits of `s` from `from` to `to` as a number; NaN if one is not a digit. */
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return Number.NaN;
-    n = n * 10 + d;
-  }
-  return to > from ? n : Number.NaN;
-}
 
 /**
  * The delivery facts in a JetStream message's reply subject, read in one pass:
