@@ -2,15 +2,17 @@
 // its real store: a password change (self-service or an admin reset), an MFA
 // change and "sign out everywhere" end every session issued before them while
 // the caller gets a fresh token; a TOTP code is accepted once, and two
-// sign-ins racing with one code cannot both win. The second-granularity rule
-// (a token minted in the same second as the revocation survives it) is pinned
-// in-process with a fake clock, since a real one cannot be aimed inside a
-// second. Tokens are JWTs with whole-second `iat`, so the HTTP cases wait for
-// the next second before revoking.
+// sign-ins racing with one code cannot both win. The millisecond rule (a
+// token minted earlier in the revocation's own second is refused too; one
+// without `iat_ms`, from before that claim, is compared by whole seconds) is
+// pinned in-process with a fake clock, since a real one cannot be aimed
+// inside a second. The HTTP cases let a few milliseconds pass before revoking,
+// so that the token they revoke is strictly older.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { eventually } from '../../../test-support/backend.js';
@@ -29,8 +31,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** Resolves once the wall clock is in a later second than now, so a token minted before is older. */
-const nextSecond = () => new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+/** Resolves once the wall clock is a few milliseconds later, so a token minted before is strictly older. */
+const later = () => new Promise((r) => setTimeout(r, 5));
 
 const me = (token: string) => h.call({ url: '/api/auth/me', token });
 
@@ -53,7 +55,7 @@ describe('session revocation', () => {
   it('refuses a token minted before a password change; the fresh token works', async () => {
     const { token, password } = await h.account('ses-pw', 'operator');
     const other = await h.login('ses-pw', password);
-    await nextSecond();
+    await later();
     h.secrets.add('ses-pw-new-password');
     const r = await h.call({
       method: 'POST',
@@ -70,7 +72,7 @@ describe('session revocation', () => {
 
   it("revokes a user's tokens on an admin password reset or MFA reset, not on other edits", async () => {
     const { token, password } = await h.account('ses-reset', 'viewer');
-    await nextSecond();
+    await later();
     const patch = (body: object) => h.call({ method: 'PATCH', url: '/api/accounts/ses-reset', body });
     expect((await patch({ email: 'reset@example.com', role: 'operator' })).status).toBe(200);
     expect((await me(token)).status).toBe(200);
@@ -90,7 +92,7 @@ describe('session revocation', () => {
     const after = await h.login('ses-reset', 'ses-reset-by-admin');
     expect((await me(after)).json().must_change_pw).toBe(true);
 
-    await nextSecond();
+    await later();
     expect((await patch({ reset_mfa: true })).status).toBe(200);
     await expectRevoked(after);
   });
@@ -101,14 +103,14 @@ describe('session revocation', () => {
     let token = account.token;
     const other = await h.login('ses-mfa', password);
     const { secret } = (await h.call({ method: 'POST', url: '/api/auth/mfa/init', token, body: {} })).json();
-    await nextSecond();
+    await later();
     const code = totp(secret, 'ses-mfa').generate();
     token = fresh(await h.call({ method: 'POST', url: '/api/auth/mfa/verify', token, body: { code } }));
     await expectRevoked(other);
     expect((await me(token)).json().mfa_enabled).toBe(true);
 
     const stale = token;
-    await nextSecond();
+    await later();
     token = fresh(await h.call({ method: 'POST', url: '/api/auth/mfa/disable', token, body: { password } }));
     await expectRevoked(stale);
     expect((await me(token)).json().mfa_enabled).toBe(false);
@@ -117,7 +119,7 @@ describe('session revocation', () => {
   it('signs out everywhere on request, keeping the caller signed in with a fresh token', async () => {
     const { token, password } = await h.account('ses-all', 'operator');
     const other = await h.login('ses-all', password);
-    await nextSecond();
+    await later();
     const renewed = fresh(
       await h.call({ method: 'POST', url: '/api/auth/logout-everywhere', token, body: {} }),
     );
@@ -137,19 +139,20 @@ describe('session revocation', () => {
     );
   });
 
-  it('compares whole seconds: a token minted in the revocation second survives, an earlier one does not (fake clock)', async () => {
+  it('compares milliseconds, and whole seconds for a token without iat_ms (fake clock)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kanade-sessions-'));
     const db = await createStoreDb(dir);
     const nc = await connect({ servers: h.nats.url });
     let t = 1_800_000_000_300;
     const log = pino({ level: 'silent' });
+    const secret = 'fake-clock-secret-0123456789abcdef';
     const services = createServices({
       store: createStore(db),
       nc,
       metrics: createMetrics(),
       log,
       now: () => t,
-      jwtSecret: 'fake-clock-secret-0123456789abcdef',
+      jwtSecret: secret,
     });
     const app = await buildApp({
       log,
@@ -171,6 +174,17 @@ describe('session revocation', () => {
       { username: 'clock', password: 'clock-password-1', ip: '127.0.0.1' },
       'test',
     );
+    // A token as this backend minted them before `iat_ms`: whole-second `iat` only.
+    const secondsOnly = (at: number) =>
+      new SignJWT({ roles: ['viewer'] })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject('clock')
+        .setAudience('kanade')
+        .setIssuedAt(Math.floor(at / 1000))
+        .setExpirationTime(Math.floor(at / 1000) + 3600)
+        .sign(new TextEncoder().encode(secret));
+    const oldSameSecond = await secondsOnly(t);
+    const oldEarlierSecond = await secondsOnly(t - 1000);
     const status = async (token: string) =>
       (await app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode;
     const everywhere = async (token: string) => {
@@ -183,15 +197,22 @@ describe('session revocation', () => {
       expect(r.statusCode).toBe(200);
       return r.json().token as string;
     };
+    expect(await status(oldSameSecond)).toBe(200);
+    expect(await status(oldEarlierSecond)).toBe(200);
 
-    t += 600; // the login's second (…000.900)
-    const sameSecond = await everywhere(login.token);
-    expect(await status(login.token)).toBe(200);
-    expect(await status(sameSecond)).toBe(200);
-    t += 200; // the next second (…001.100)
-    const latest = await everywhere(sameSecond);
+    t += 600; // later in the login's second (…000.900)
+    const renewed = await everywhere(login.token);
+    // Minted 600 ms before the revocation, in the same second: refused.
     expect(await status(login.token)).toBe(401);
-    expect(await status(sameSecond)).toBe(401);
+    // Minted at the revocation's millisecond, right after it: accepted.
+    expect(await status(renewed)).toBe(200);
+    // Without iat_ms: the same second survives, an earlier second does not.
+    expect(await status(oldSameSecond)).toBe(200);
+    expect(await status(oldEarlierSecond)).toBe(401);
+
+    t += 1; // one millisecond later (…000.901)
+    const latest = await everywhere(renewed);
+    expect(await status(renewed)).toBe(401);
     expect(await status(latest)).toBe(200);
   });
 });

@@ -79,8 +79,9 @@ export async function authenticate(
     return { sub: 'service-token', role: 'admin', allowedFeatures: null, account: false };
   let sub: string;
   let iat: number;
+  let iatMs: number | undefined;
   try {
-    ({ sub, iat } = await services.sessions.verify(token));
+    ({ sub, iat, iatMs } = await services.sessions.verify(token));
   } catch (err) {
     if (err instanceof InvalidToken) throw unauthorized(`invalid bearer token: ${err.message}`);
     throw err;
@@ -94,13 +95,16 @@ export async function authenticate(
   }
   if (!account) throw unauthorized('unknown account');
   if (account.disabled) throw unauthorized('account disabled');
-  // JWT `iat` has whole seconds, so the rule compares whole seconds: a token
-  // issued in an earlier second than the revocation is refused, one issued in
-  // the same second or later is accepted. The fresh token a credential change
-  // hands back is minted right after it, often in the same second, and must
-  // work; the price is that a token minted in that same second just before
-  // the change survives it.
-  if (iat < Math.floor(account.sessionsValidAfter / 1000)) throw unauthorized('session revoked');
+  // Tokens carry their issue time in milliseconds (`iat_ms`, services/sessions.ts): one issued before
+  // the revocation is refused, one issued in the same millisecond or later is accepted (the fresh
+  // token a credential change hands back is minted right after it). A token minted before `iat_ms`
+  // existed has only the whole-second `iat`: it is refused when issued in an earlier second, so one
+  // issued in the revocation's own second survives it.
+  const revoked =
+    iatMs !== undefined
+      ? iatMs < account.sessionsValidAfter
+      : iat < Math.floor(account.sessionsValidAfter / 1000);
+  if (revoked) throw unauthorized('session revoked');
   return { sub, role: account.role, allowedFeatures: account.allowedFeatures, account: true };
 }
 

@@ -1,11 +1,14 @@
 // Login sessions as HS256 JWTs with `aud=kanade`, as upstream mints them:
-// `{sub, roles, aud, iat, exp}`. A token proves only who signed in and until
+// `{sub, roles, aud, iat, exp}`, plus `iat_ms`, the issue time in epoch
+// milliseconds (JWT times are whole seconds). A token proves only who signed in and until
 // when; the role, the disabled flag and the page allow-list are re-read from
 // the users table on every request (http/auth.ts), so a token never carries
 // authority the database has since withdrawn. Verification accepts HS256
 // only (no `none`, no algorithm confusion) and requires `sub` and `exp`; it
-// hands back `iat` too, which the auth layer compares with the account's
-// sessions_valid_after to refuse tokens minted before a credential change.
+// hands back the issue time too, which the auth layer compares with the
+// account's sessions_valid_after to refuse tokens minted before a credential
+// change: to the millisecond, so that a token minted in the same second just
+// before the change does not survive it.
 import { randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Role } from '../store/users.js';
@@ -26,6 +29,15 @@ export interface VerifiedToken {
   sub: string;
   /** epoch seconds, as in the JWT; 0 when the token has no `iat` (older than any revocation) */
   iat: number;
+  /** epoch ms from `iat_ms`; absent in a token minted before that claim existed (compare `iat` then) */
+  iatMs?: number;
+}
+
+/** The `iat_ms` claim, when it is an integer within the token's `iat` second (it always is in ours). */
+function issuedAtMs(payload: { iat?: unknown; iat_ms?: unknown }): number | undefined {
+  const ms = payload.iat_ms;
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) return undefined;
+  return Math.floor(ms / 1000) === payload.iat ? ms : undefined;
 }
 
 function reasonOf(err: unknown): string {
@@ -45,9 +57,10 @@ export function createSessionService(secret: string | undefined, now: () => numb
   const key = secret ? new TextEncoder().encode(secret) : randomBytes(32);
   return {
     async mint(username: string, role: Role, ttlHours: number): Promise<Session> {
-      const iat = Math.floor(now() / 1000);
+      const iatMs = now();
+      const iat = Math.floor(iatMs / 1000);
       const exp = iat + Math.round(ttlHours * 3600);
-      const token = await new SignJWT({ roles: [role] })
+      const token = await new SignJWT({ roles: [role], iat_ms: iatMs })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(username)
         .setAudience(JWT_AUDIENCE)
@@ -68,7 +81,9 @@ export function createSessionService(secret: string | undefined, now: () => numb
         });
         if (typeof payload.sub !== 'string' || payload.sub === '')
           throw new InvalidToken('claim sub rejected');
-        return { sub: payload.sub, iat: typeof payload.iat === 'number' ? payload.iat : 0 };
+        const iat = typeof payload.iat === 'number' ? payload.iat : 0;
+        const iatMs = issuedAtMs(payload);
+        return iatMs === undefined ? { sub: payload.sub, iat } : { sub: payload.sub, iat, iatMs };
       } catch (err) {
         if (err instanceof InvalidToken) throw err;
         throw new InvalidToken(reasonOf(err));
