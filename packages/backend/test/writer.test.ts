@@ -1,17 +1,25 @@
 // The ingest worker's database writer thread (ingest/writer.ts) and the WAL
 // checkpointer (store/checkpointer.ts), on a real SQLite file: batches from
 // the durable projectors commit in hand-over order, a batch that fails is
-// reported without touching the others, and the checkpointer copies the WAL
-// back while a writer keeps committing.
+// reported without touching the others, a trickle of messages gathers behind
+// a commit instead of being handed over one by one, and the checkpointer
+// copies the WAL back while a writer keeps committing.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { eventually } from '../../../test-support/backend.js';
+import { startNats } from '../../../test-support/nats-server.js';
 import { startWriter } from '../src/ingest/writer.js';
+import { bootstrapJetStream } from '../src/nats/bootstrap.js';
+import { auditProjector } from '../src/projectors/audit.js';
+import { startDurableProjector } from '../src/projectors/durable.js';
+import { emptyDelta } from '../src/projectors/stats.js';
 import { startCheckpointer } from '../src/store/checkpointer.js';
-import { openDb } from '../src/store/index.js';
+import { createStore, openDb } from '../src/store/index.js';
 
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
 const dirs: string[] = [];
@@ -115,6 +123,75 @@ describe('group commit', () => {
     expect(db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get()).toBe(3000);
     expect(db.prepare("SELECT COUNT(*) FROM audit_log WHERE target LIKE 'bad%'").pluck().get()).toBe(0);
     db.close();
+  });
+});
+
+describe('a trickle at the writer', () => {
+  it('gathers the messages that arrive during a commit into the next batch', async () => {
+    const path = freshDb();
+    const nats = await startNats();
+    const nc = await connect({ servers: nats.url });
+    const writer = startWriter({ target: { sqlitePath: path }, logLevel: 'silent' }, log);
+    const db = openDb(path, { migrate: false });
+    // Holds the write lock, so that the first batch's commit waits (busy_timeout) until released.
+    const lock = openDb(path, { migrate: false });
+    let locked = false;
+    onTestFinished(async () => {
+      if (locked) lock.exec('ROLLBACK');
+      lock.close();
+      await writer.close();
+      db.close();
+      await nc.close();
+      await nats.stop();
+    });
+    await writer.ready;
+    await bootstrapJetStream(nc);
+    const projector = startDurableProjector(auditProjector, {
+      nc,
+      store: createStore(db),
+      log,
+      writer,
+      ackAll: true,
+    });
+    onTestFinished(() => projector.stop());
+    const seen = emptyDelta();
+    const count = () => {
+      const d = projector.stats.take();
+      seen.received += d.received;
+      seen.written += d.written;
+      seen.flushes += d.flushes;
+      return seen;
+    };
+    const js = jetstream(nc);
+    const publish = (i: number) =>
+      js.publish(
+        `audit.operator.test.t${i}`,
+        JSON.stringify({
+          actor: 'operator',
+          action: 'test',
+          target: `t${i}`,
+          occurred_at: new Date().toISOString(),
+        }),
+      );
+
+    lock.exec('BEGIN IMMEDIATE');
+    locked = true;
+    // The first message is handed over alone (the consumer has caught up) and its commit waits.
+    await publish(1);
+    await eventually(async () => count().received === 1, 10_000, 'the first message');
+    // Nineteen more trickle in, one at a time, each with nothing behind it in the stream.
+    for (let i = 2; i <= 20; i++) {
+      await publish(i);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await eventually(async () => count().received === 20, 10_000, 'twenty messages');
+    lock.exec('COMMIT');
+    locked = false;
+    await eventually(async () => count().written === 20, 10_000, 'twenty rows written');
+    // Two batches: the first, and the nineteen that gathered while it waited (one each without the
+    // gathering: a transaction per message).
+    expect(seen.flushes).toBe(2);
+    expect(db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get()).toBe(20);
   });
 });
 
