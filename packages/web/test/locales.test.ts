@@ -1,5 +1,7 @@
 // The English and Japanese catalogs must stay in step: the same keys, no empty
-// strings, and the same {{placeholders}} in each translation.
+// strings, and the same {{placeholders}} in each translation. A plural key
+// (i18next's `key_one`, `key_other`, ...) counts as one key: English has a
+// singular and a plural form where Japanese has one (`_other`).
 import { describe, expect, it } from 'vitest';
 import en from '../src/locales/en.json' with { type: 'json' };
 import ja from '../src/locales/ja.json' with { type: 'json' };
@@ -16,21 +18,36 @@ function flatten(tree: Tree, prefix = ''): Map<string, string> {
   return out;
 }
 
+const PLURAL = /_(zero|one|two|few|many|other)$/;
+
+/** The catalog's keys with the plural forms of a key folded into it, each with its texts. */
+function folded(flat: Map<string, string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [k, v] of flat) {
+    const base = k.replace(PLURAL, '');
+    out.set(base, [...(out.get(base) ?? []), v]);
+  }
+  return out;
+}
+
 const placeholders = (s: string) => [...s.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]).sort();
 
 describe('locale catalogs', () => {
-  const enKeys = flatten(en as Tree);
-  const jaKeys = flatten(ja as Tree);
+  const enKeys = folded(flatten(en as Tree));
+  const jaKeys = folded(flatten(ja as Tree));
 
   it('have the same keys in English and Japanese', () => {
     expect([...jaKeys.keys()].sort()).toEqual([...enKeys.keys()].sort());
   });
 
   it('have no empty translations', () => {
-    for (const [k, v] of [...enKeys, ...jaKeys]) expect(v.trim(), k).not.toBe('');
+    for (const [k, vs] of [...enKeys, ...jaKeys]) for (const v of vs) expect(v.trim(), k).not.toBe('');
   });
 
-  it('use the same placeholders in both languages', () => {
-    for (const [k, v] of enKeys) expect(placeholders(jaKeys.get(k) ?? ''), k).toEqual(placeholders(v));
+  it('use the same placeholders in both languages, in every plural form', () => {
+    for (const [k, vs] of enKeys) {
+      const expected = placeholders(vs[0]!);
+      for (const v of [...vs, ...(jaKeys.get(k) ?? [''])]) expect(placeholders(v), k).toEqual(expected);
+    }
   });
 });

@@ -4,7 +4,9 @@
 // "no data" instead of drawing an empty frame. Callers pass the whole bucket
 // grid (lib/buckets.ts) so the x axis is the requested window; a value with
 // no neighbour to draw a line to gets a dot. `data-points` on the wrapper
-// tells tests how many non-null values the chart holds.
+// tells tests how many non-null values the chart holds. Sizes and byte rates
+// (`binary`) get y ticks at powers of two, so that the axis reads 4 GiB, 8 GiB
+// rather than 4.7 GiB, 9.3 GiB, and never puts half a byte on a tick.
 import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import uPlot from 'uplot';
@@ -16,6 +18,9 @@ export interface Series {
   color: string;
   values: (number | null)[];
 }
+
+/** Tick steps for a byte axis: 1 B, 2 B, 4 B ... 1 KiB ... 2^60 B. */
+const BINARY_INCRS = Array.from({ length: 61 }, (_, i) => 2 ** i);
 
 /** Indices of values with no neighbour: a line cannot show them, so they get a dot. */
 function isolated(u: uPlot, seriesIdx: number): number[] {
@@ -34,6 +39,7 @@ export function TimeChart({
   height = 180,
   testId,
   yMin,
+  binary = false,
 }: {
   /** Epoch seconds. */
   xs: number[];
@@ -43,6 +49,8 @@ export function TimeChart({
   testId?: string;
   /** Lower bound of the y axis (e.g. 0 for percentages and sizes). */
   yMin?: number;
+  /** The values are bytes (or bytes a second): y ticks at powers of two. */
+  binary?: boolean;
 }) {
   const { t } = useTranslation();
   const { resolved } = useTheme();
@@ -77,6 +85,7 @@ export function TimeChart({
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
           size: 84,
+          ...(binary ? { incrs: BINARY_INCRS } : {}),
           values: (_u, vals) => vals.map((v) => fmt(v)),
         },
       ],
@@ -103,7 +112,7 @@ export function TimeChart({
       u.destroy();
       plot.current = null;
     };
-  }, [resolved, height, labels, yMin, t]);
+  }, [resolved, height, labels, yMin, binary, t]);
 
   useEffect(() => {
     plot.current?.setData([xs, ...series.map((s) => s.values)] as uPlot.AlignedData);

@@ -104,12 +104,14 @@ function PerfCharts({ pcId }: { pcId: string }) {
       id: 'cpu',
       title: t('perf.cpu'),
       format: (v: number) => pct(v),
+      binary: false,
       series: [{ label: t('perf.cpu'), color: '#7c3aed', values: col('cpu_pct') }],
     },
     {
       id: 'mem',
       title: t('perf.memory'),
       format: (v: number) => bytes(v),
+      binary: true,
       series: [
         { label: t('perf.memUsed'), color: '#14b8a6', values: col('mem_used_bytes') },
         { label: t('perf.memTotal'), color: '#a1a1aa', values: col('mem_total_bytes') },
@@ -119,6 +121,7 @@ function PerfCharts({ pcId }: { pcId: string }) {
       id: 'disk',
       title: t('perf.disk'),
       format: (v: number) => rate(v),
+      binary: true,
       series: [
         { label: t('perf.read'), color: '#f59e0b', values: col('disk_read_bytes_per_sec') },
         { label: t('perf.write'), color: '#ef4444', values: col('disk_written_bytes_per_sec') },
@@ -128,6 +131,7 @@ function PerfCharts({ pcId }: { pcId: string }) {
       id: 'net',
       title: t('perf.network'),
       format: (v: number) => rate(v),
+      binary: true,
       series: [
         { label: t('perf.rx'), color: '#0ea5e9', values: col('net_rx_bytes_per_sec') },
         { label: t('perf.tx'), color: '#8b5cf6', values: col('net_tx_bytes_per_sec') },
@@ -161,13 +165,20 @@ function PerfCharts({ pcId }: { pcId: string }) {
       {perf.data ? (
         <>
           <p className="muted mb-2 text-xs">
-            {t('perf.bucket', { step: PERF_PRESETS[preset].step, n: points.length })}
+            {t('perf.bucket', { step: PERF_PRESETS[preset].step, count: points.length })}
           </p>
           <div className="grid gap-4 xl:grid-cols-2">
             {charts.map((c) => (
               <div key={c.id}>
                 <div className="muted mb-1 text-xs">{c.title}</div>
-                <TimeChart xs={xs} series={c.series} format={c.format} yMin={0} testId={`chart-${c.id}`} />
+                <TimeChart
+                  xs={xs}
+                  series={c.series}
+                  format={c.format}
+                  yMin={0}
+                  binary={c.binary}
+                  testId={`chart-${c.id}`}
+                />
               </div>
             ))}
           </div>

@@ -206,6 +206,7 @@ function FleetPerfCard({
             ]}
             format={(v) => bytes(v)}
             yMin={0}
+            binary
             testId="chart-fleet-mem"
           />
         </div>
