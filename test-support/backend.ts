@@ -44,6 +44,10 @@ export async function startBackend(opts: BackendOptions = {}): Promise<TestBacke
     HOME: process.env.HOME ?? '/tmp',
     KANADE_DATA_DIR: dataDir,
     KANADE_BIND: '127.0.0.1:0',
+    // Passed on so that a benchmark run can compare page sizes (store/db.ts).
+    ...(process.env.KANADE_SQLITE_PAGE_SIZE
+      ? { KANADE_SQLITE_PAGE_SIZE: process.env.KANADE_SQLITE_PAGE_SIZE }
+      : {}),
     KANADE_LOCAL_AGENT: '0',
     KANADE_TELEMETRY_FLUSH_MS: '200',
     KANADE_LOG_LEVEL: 'info',
