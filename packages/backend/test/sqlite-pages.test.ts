@@ -52,6 +52,10 @@ describe('SQLite page size', () => {
     const db = openDb(join(dir, 'chosen.db'));
     expect(pageSize(db)).toBe(4096);
     db.close();
+    // The caller's choice wins (the benchmark's baseline of upstream's shape keeps SQLite's default).
+    const own = openDb(join(dir, 'own.db'), { pageSize: 8192 });
+    expect(pageSize(own)).toBe(8192);
+    own.close();
     for (const bad of ['3000', '256', '131072', 'big']) {
       process.env.KANADE_SQLITE_PAGE_SIZE = bad;
       expect(() => openDb(join(dir, `bad-${bad}.db`))).toThrow(

@@ -63,6 +63,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Skip migrations (worker threads open a database main already migrated). */
   migrate?: boolean;
+  /** Page size if the file is new, instead of KANADE_SQLITE_PAGE_SIZE or PAGE_SIZE. */
+  pageSize?: number;
 }
 
 function migrationFiles(): { version: string; sql: string }[] {
@@ -147,8 +149,8 @@ function openPostgres(url: string, opts: OpenOptions): Db {
  */
 export const PAGE_SIZE = 16_384;
 
-function pageSize(): number {
-  const raw = process.env.KANADE_SQLITE_PAGE_SIZE;
+function pageSize(chosen: number | undefined): number {
+  const raw = chosen ?? process.env.KANADE_SQLITE_PAGE_SIZE;
   if (raw === undefined || raw === '') return PAGE_SIZE;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 512 || n > 65_536 || (n & (n - 1)) !== 0)
@@ -165,7 +167,7 @@ export function openDb(target: string | DbTarget, opts: OpenOptions = {}): Db {
   if (t.postgresUrl) return openPostgres(t.postgresUrl, opts);
   const path = t.sqlitePath;
   if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
-  const newPageSize = opts.readonly ? undefined : pageSize();
+  const newPageSize = opts.readonly ? undefined : pageSize(opts.pageSize);
   let db: Db;
   try {
     db = new Database(path, {
