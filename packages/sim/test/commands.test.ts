@@ -101,6 +101,8 @@ describe('simulator answers commands', () => {
     const byPc = new Map(ev.map((e) => [e.pc_id, e.result_id]));
     expect(rs.every((r) => byPc.get(r.pc_id) === r.result_id)).toBe(true);
 
+    // Counted once the stream has acknowledged them, which can come after they were seen here.
+    await until('the simulator to count 1,000 results', () => sim.stats().results_sent === 1000, 5000);
     const summary = sim.stats();
     expect(summary).toMatchObject({ commands_received: 1, results_sent: 1000, publish_errors: 0 });
     await until('a heartbeat', () => sim.publishHeartbeat(0) && beats.length === 1);
@@ -179,6 +181,8 @@ describe('simulator answers commands', () => {
     await until('100 killed results', () => resultsFor(cmd).length === 100, 5000);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(resultsFor(cmd).every((r) => r.exit_code === -1 && r.stderr.includes('killed'))).toBe(true);
+    // Counted once the stream has acknowledged them, as above.
+    await until('the simulator to count 100 results', () => sim.stats().results_sent === 100, 5000);
     expect(sim.stats().results_sent).toBe(100);
   });
 });
