@@ -29,8 +29,8 @@ export interface VerifiedToken {
   sub: string;
   /** epoch seconds, as in the JWT; 0 when the token has no `iat` (older than any revocation) */
   iat: number;
-  /** epoch ms from `iat_ms`; absent in a token minted before that claim existed (compare `iat` then) */
-  iatMs?: number;
+  /** epoch ms from `iat_ms`; undefined in a token minted before that claim existed (compare `iat` then) */
+  iatMs: number | undefined;
 }
 
 /** The `iat_ms` claim, when it is an integer within the token's `iat` second (it always is in ours). */
@@ -82,8 +82,7 @@ export function createSessionService(secret: string | undefined, now: () => numb
         if (typeof payload.sub !== 'string' || payload.sub === '')
           throw new InvalidToken('claim sub rejected');
         const iat = typeof payload.iat === 'number' ? payload.iat : 0;
-        const iatMs = issuedAtMs(payload);
-        return iatMs === undefined ? { sub: payload.sub, iat } : { sub: payload.sub, iat, iatMs };
+        return { sub: payload.sub, iat, iatMs: issuedAtMs(payload) };
       } catch (err) {
         if (err instanceof InvalidToken) throw err;
         throw new InvalidToken(reasonOf(err));

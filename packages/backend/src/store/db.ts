@@ -192,8 +192,8 @@ export function openDb(target: string | DbTarget, opts: OpenOptions = {}): Db {
     // Checkpoint every 80 MiB of WAL instead of 4 MB: each checkpoint syncs the disk (2-17 ms on a VM),
     // and at burst rates the default would checkpoint many times a second. The threshold is in pages,
     // so it follows the file's own page size.
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    db.pragma(`wal_autocheckpoint = ${Math.floor(AUTOCHECKPOINT_BYTES / pageSize)}`);
+    const filePageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma(`wal_autocheckpoint = ${Math.floor(AUTOCHECKPOINT_BYTES / filePageSize)}`);
   }
   db.pragma('cache_size = -65536');
   db.function('regexp', { deterministic: true }, regexp as (...args: unknown[]) => unknown);
