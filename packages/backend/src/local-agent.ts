@@ -1,5 +1,8 @@
 // The all-in-one mode runs a real agent for this host as a child process, so
-// a fresh `npm start` shows one live agent with real telemetry.
+// a fresh `npm start` shows one live agent with real telemetry. Its state (the
+// result outbox, run history, downloaded releases) lives in the backend's data
+// directory, not in ~/.kanade-agent: removing the data directory starts over
+// completely, and two data directories on one host do not share one outbox.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,7 +23,11 @@ function agentMain(): string | undefined {
   }
 }
 
-export function startLocalAgent(natsUrl: string, log: Logger): LocalAgent | undefined {
+/**
+ * `stateDir` is used unless KANADE_AGENT_STATE_DIR is set (the child inherits the environment, and the
+ * variable keeps its documented meaning there).
+ */
+export function startLocalAgent(natsUrl: string, stateDir: string, log: Logger): LocalAgent | undefined {
   const main = agentMain();
   if (!main) {
     log.warn('the agent package is not built; no local agent (run `npm run build`)');
@@ -31,9 +38,14 @@ export function startLocalAgent(natsUrl: string, log: Logger): LocalAgent | unde
   let restarts = 0;
 
   const launch = () => {
-    const c = spawn(process.execPath, [main, '--nats', natsUrl], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const args = [main, '--nats', natsUrl];
+    if (!process.env.KANADE_AGENT_STATE_DIR) args.push('--state-dir', stateDir);
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     child = c;
-    log.info({ pid: c.pid }, 'local agent started');
+    log.info(
+      { pid: c.pid, state_dir: process.env.KANADE_AGENT_STATE_DIR || stateDir },
+      'local agent started',
+    );
     c.once('exit', (code, signal) => {
       if (stopping) return;
       const delay = Math.min(1000 * 2 ** restarts++, 60_000);

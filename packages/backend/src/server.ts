@@ -194,7 +194,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
 
     let agent: LocalAgent | undefined;
     if (config.localAgent) {
-      agent = startLocalAgent(natsUrl, log);
+      agent = startLocalAgent(natsUrl, join(config.dataDir, 'agent'), log);
       if (agent) cleanups.push(() => agent!.stop());
     }
 

@@ -1,9 +1,11 @@
 // The all-in-one default of `npm start`, run for real: the backend starts its
 // own nats-server and a local agent for this host, the agent's heartbeats
-// show up in /api/agents, and SIGINT stops the agent and the broker and exits 0.
+// show up in /api/agents, its state is kept in the data directory (not in
+// ~/.kanade-agent), and SIGINT stops the agent and the broker and exits 0.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
@@ -28,15 +30,20 @@ const alive = (pid: number) => {
 };
 
 let be: TestBackend | undefined;
+// The agent's default state directory is under HOME: a HOME of its own shows that nothing goes there.
+const home = mkdtempSync(join(tmpdir(), 'kanade-home-'));
 afterAll(async () => {
   await be?.kill();
   if (be) removeDir(be.dataDir);
+  removeDir(home);
 });
 
 describe('all-in-one mode', () => {
   it('runs an embedded broker and a local agent, and SIGINT stops both and exits 0', async () => {
     const port = await freePort();
-    be = await startBackend({ env: { KANADE_EMBEDDED_NATS_PORT: String(port), KANADE_LOCAL_AGENT: '1' } });
+    be = await startBackend({
+      env: { KANADE_EMBEDDED_NATS_PORT: String(port), KANADE_LOCAL_AGENT: '1', HOME: home },
+    });
     const pidFile = join(be.dataDir, 'nats', 'nats-server.pid');
     const natsPid = Number(readFileSync(pidFile, 'utf8'));
     expect(alive(natsPid)).toBe(true);
@@ -55,6 +62,8 @@ describe('all-in-one mode', () => {
         .toString()
         .trim();
     expect(agentPids()).not.toBe('');
+    expect(existsSync(join(be.dataDir, 'agent'))).toBe(true);
+    expect(readdirSync(home)).not.toContain('.kanade-agent');
 
     expect(await be.stop('SIGINT')).toBe(0);
     expect(alive(natsPid)).toBe(false);
