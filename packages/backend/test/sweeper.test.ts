@@ -1,7 +1,9 @@
 // The sweeper against the test store (a real SQLite file, or PostgreSQL): pending executions expire after an
 // hour, orphaned in-flight results are reaped (past expires_at, or 24 h after
 // they started without one) and settle their execution once, a late real
-// result repairs a reaped row without counting twice, retention deletes in
+// result repairs a reaped row without counting twice, running executions
+// whose command left the EXEC stream complete once nothing is in flight and
+// no wave is left, retention deletes in
 // batches of 10,000 until caught up or out of time, and the built backend
 // runs the sweeper on KANADE_SWEEP_INTERVAL_MS.
 import { mkdtempSync } from 'node:fs';
@@ -14,7 +16,7 @@ import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { applyResults } from '../src/projectors/results.js';
 import { createStore, type Store } from '../src/store/index.js';
 import { REAPED_EXIT_CODE } from '../src/store/results.js';
-import { BATCH_ROWS, sweep } from '../src/sweeper/sweep.js';
+import { BATCH_ROWS, REPLAY_WINDOW_MS, sweep } from '../src/sweeper/sweep.js';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -123,6 +125,81 @@ describe('sweep', () => {
     // Redelivered: nothing changes.
     expect(store.tx(() => applyResults(store, [late]))).toBe(0);
     expect(store.executions.get('e1')).toMatchObject({ success_count: 1, failure_count: 1 });
+  });
+
+  it('completes running executions that no agent can replay any more, and only those', async () => {
+    expect(REPLAY_WINDOW_MS).toBe(7 * DAY);
+    const old = NOW - REPLAY_WINDOW_MS - 1;
+    const result = (execId: string, resultId: string) => ({
+      result_id: resultId,
+      request_id: `req-${execId}`,
+      exec_id: execId,
+      parent_result_id: null,
+      pc_id: `pc-${resultId}`,
+      exit_code: 0,
+      skipped: 0,
+      stdout: '',
+      stderr: '',
+      started_at: old,
+      finished_at: old,
+      job_id: 'j',
+      recorded_at: old,
+    });
+    const wave = (
+      execId: string,
+      idx: number,
+      status: 'scheduled' | 'published',
+      publishedAt: number | null,
+    ) => ({
+      exec_id: execId,
+      idx,
+      group_name: `g${idx}`,
+      subject: `commands.group.g${idx}`,
+      delay_ms: 0,
+      due_at: old,
+      target_count: 1,
+      status,
+      published_at: publishedAt,
+      command: '{}',
+    });
+    // 1 of 3 answered, a week ago: the other two can no longer receive the command.
+    execution('s-stale', old, 3);
+    store.tx(() => applyResults(store, [result('s-stale', 's1')]));
+    // The same, a moment inside the window: an offline agent may still replay it.
+    execution('s-recent', NOW - REPLAY_WINDOW_MS, 3);
+    store.tx(() => applyResults(store, [result('s-recent', 's2')]));
+    // Old, but one run is still in flight (and not yet past its expiry): the reaper settles that first.
+    execution('s-inflight', old, 3);
+    store.tx(() => applyResults(store, [result('s-inflight', 's3')]));
+    inFlight('s-inflight', 's3-running', NOW - HOUR, NOW + HOUR);
+    // Old, but a later wave went out inside the window, or is still to come.
+    execution('s-wave-recent', old, 3);
+    store.tx(() => applyResults(store, [result('s-wave-recent', 's4')]));
+    store.waves.insert([
+      wave('s-wave-recent', 0, 'published', old),
+      wave('s-wave-recent', 1, 'published', NOW - DAY),
+    ]);
+    execution('s-wave-due', old, 3);
+    store.tx(() => applyResults(store, [result('s-wave-due', 's5')]));
+    store.waves.insert([wave('s-wave-due', 0, 'published', old), wave('s-wave-due', 1, 'scheduled', null)]);
+    // Old waves only: settled like the first.
+    execution('s-wave-old', old, 3);
+    store.tx(() => applyResults(store, [result('s-wave-old', 's6')]));
+    store.waves.insert([wave('s-wave-old', 0, 'published', old)]);
+
+    const r = await sweep(store, NOW);
+    expect(r.settled).toBe(2);
+    expect(store.executions.get('s-stale')).toMatchObject({
+      status: 'completed',
+      success_count: 1,
+      failure_count: 0,
+      target_count: 3,
+    });
+    expect(store.executions.get('s-wave-old')!.status).toBe('completed');
+    for (const id of ['s-recent', 's-inflight', 's-wave-recent', 's-wave-due'])
+      expect(store.executions.get(id)!.status, id).toBe('running');
+    expect(store.executions.liveCounts().get('j')).toMatchObject({ running: 4 });
+    expect((await sweep(store, NOW)).settled).toBe(0);
   });
 
   it('deletes expired rows in batches of 10,000 until caught up or out of time, and nothing younger', async () => {

@@ -89,6 +89,20 @@ export function createExecutionStore(db: Db) {
   const expire = db.prepare(
     "UPDATE executions SET status = 'expired' WHERE status = 'pending' AND initiated_at < ?",
   );
+  // A running execution whose command can no longer reach anyone: nothing in flight, no wave still to
+  // fire, and its last command published before `cutoff` (the EXEC stream's max_age ago, so an agent
+  // that was offline can no longer replay it). The PCs that never answered stay uncounted. The IN term
+  // and `+initiated_at` keep SQLite on the small partial index of live executions (idx_executions_live)
+  // instead of every row older than the cutoff.
+  const settle = db.prepare(
+    `UPDATE executions SET status = 'completed'
+     WHERE status IN ('running', 'pending') AND status = 'running' AND +initiated_at < ?
+       AND NOT EXISTS (SELECT 1 FROM exec_waves w
+                       WHERE w.exec_id = executions.exec_id AND (w.status = 'scheduled' OR w.published_at >= ?))
+       AND NOT EXISTS (SELECT 1 FROM execution_results r
+                       WHERE r.job_id = executions.job_id AND r.exec_id = executions.exec_id
+                         AND r.finished_at IS NULL)`,
+  );
   const live = db.prepare<[], { job_id: string; running: number; pending: number }>(
     `SELECT job_id,
             SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
@@ -152,6 +166,14 @@ export function createExecutionStore(db: Db) {
     /** pending rows initiated before `cutoff` become expired. */
     expirePending(cutoff: number): number {
       return expire.run(cutoff).changes;
+    },
+
+    /**
+     * Running executions whose last command was published before `cutoff`, with nothing in flight and no
+     * wave left, become completed (see `settle` above).
+     */
+    settleUnanswered(cutoff: number): number {
+      return settle.run(cutoff, cutoff).changes;
     },
 
     liveCounts(): Map<string, { running: number; pending: number }> {

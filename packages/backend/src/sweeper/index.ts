@@ -28,7 +28,7 @@ export function startSweeper(deps: {
       try {
         // Most of the interval for retention; the next sweep continues where this one stopped.
         const report = await sweep(deps.store, now(), { budgetMs: deps.intervalMs * 0.8 });
-        const busy = report.expired + report.reaped + Object.keys(report.deleted).length > 0;
+        const busy = report.expired + report.reaped + report.settled + Object.keys(report.deleted).length > 0;
         deps.log[busy ? 'info' : 'debug'](
           { ...report, ms: Math.round(performance.now() - started) },
           'sweep finished',

@@ -7,7 +7,12 @@
 //    exit_code -1, and its execution's failure counter moves in the same
 //    transaction, so the execution can complete; a late real result still
 //    overwrites the row (see store/results.ts);
-// 3. retention: rows older than each table's window are deleted in batches
+// 3. executions still running when their command left the EXEC stream
+//    (max_age, 7 days after the last publish) -> completed, once nothing is
+//    in flight: no agent can replay the command any more, so the PCs that
+//    never answered never will. Upstream leaves them running for ever, which
+//    keeps them in the job's live count and in every later kill;
+// 4. retention: rows older than each table's window are deleted in batches
 //    of 10,000, one batch per table in turn, until every table is caught up
 //    or the sweep's time budget is spent. After each batch the sweep rests
 //    three times as long as the batch took, so retention holds the database's
@@ -16,11 +21,14 @@
 //    (upstream's shape) cannot keep up with a large fleet: 100,000 agents add
 //    1,667 host_perf rows a second, 500,000 per 5-minute sweep.
 
+import { ALL_STREAMS, STREAM } from '@kanade/wire';
 import type { Store } from '../store/index.js';
 import type { RetentionRule } from '../store/retention.js';
 
 export const PENDING_EXPIRY_MS = 60 * 60 * 1000;
 export const REAP_FALLBACK_MS = 24 * 60 * 60 * 1000;
+/** How long agents can replay a command: the EXEC stream's max_age. */
+export const REPLAY_WINDOW_MS = ALL_STREAMS.find((s) => s.name === STREAM.EXEC)!.maxAgeMs;
 export const BATCH_ROWS = 10_000;
 /** Batches of reaping per sweep (orphaned runs are few; the next sweep takes the rest). */
 export const MAX_REAP_BATCHES = 10;
@@ -35,6 +43,8 @@ export interface SweepOptions {
 export interface SweepReport {
   expired: number;
   reaped: number;
+  /** Running executions completed because their command can no longer be replayed. */
+  settled: number;
   deleted: Record<string, number>;
 }
 
@@ -45,7 +55,7 @@ const rest = (ms: number) =>
 export async function sweep(store: Store, now: number, opts: SweepOptions = {}): Promise<SweepReport> {
   const started = performance.now();
   const budgetMs = opts.budgetMs ?? 60_000;
-  const report: SweepReport = { expired: 0, reaped: 0, deleted: {} };
+  const report: SweepReport = { expired: 0, reaped: 0, settled: 0, deleted: {} };
   report.expired = store.tx(() => store.executions.expirePending(now - PENDING_EXPIRY_MS));
 
   for (let batch = 0; batch < MAX_REAP_BATCHES; batch++) {
@@ -58,6 +68,9 @@ export async function sweep(store: Store, now: number, opts: SweepOptions = {}):
     if (n < BATCH_ROWS) break;
     await yieldToLoop();
   }
+
+  // After reaping, which settles the counters of what was in flight.
+  report.settled = store.tx(() => store.executions.settleUnanswered(now - REPLAY_WINDOW_MS));
 
   // Round robin: every table gets a batch before any gets a second one.
   let behind: RetentionRule[] = store.retention.activeRules();
