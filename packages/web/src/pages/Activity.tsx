@@ -420,6 +420,10 @@ function Executions() {
                           failed: num(e.failure_count),
                           total: num(e.target_count),
                         })}
+                        {/* Completed by the sweeper: the command can no longer reach the rest. */}
+                        {e.status === 'completed' && e.success_count + e.failure_count < e.target_count
+                          ? ` · ${t('activity.noAnswer', { count: e.target_count - e.success_count - e.failure_count })}`
+                          : null}
                       </div>
                     </div>
                   );
