@@ -7,8 +7,8 @@
 // (?tab=defs): static member lists or dynamic read-only SQL queries
 // re-evaluated by the backend, edited as YAML, with a resolved-members
 // preview. Members derived from a definition change only with it.
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useMemo, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { useConfirm } from '../components/Confirm.js';
@@ -16,7 +16,7 @@ import { DataTable } from '../components/DataTable.js';
 import { Pager } from '../components/Pager.js';
 import { PcPicker } from '../components/PcPicker.js';
 import { Card, Chip, Empty, ErrorCard, errorText, Loading, PageHeader, Segmented } from '../components/ui.js';
-import { type EditorProblem, YamlEditor } from '../components/YamlEditor.js';
+import { YamlDocumentEditor } from '../components/YamlDocumentEditor.js';
 import { apiFetch, apiJson } from '../lib/api.js';
 import { useAuth } from '../lib/auth.js';
 import { runBulk } from '../lib/bulk.js';
@@ -380,76 +380,6 @@ function Membership() {
   );
 }
 
-function DefEditor({ id, readOnly, onClose }: { id: string | null; readOnly: boolean; onClose(): void }) {
-  const { t } = useTranslation();
-  const qc = useQueryClient();
-  const source = useQuery({
-    queryKey: ['groups', 'def-yaml', id],
-    queryFn: async () => (await apiFetch(`/api/group-defs/${encodeURIComponent(id!)}/yaml`)).text(),
-    enabled: id !== null,
-    staleTime: 0,
-  });
-  const [text, setText] = useState<string | null>(null);
-  const [problems, setProblems] = useState<EditorProblem[]>([]);
-  const value = text ?? (id === null ? TEMPLATE : (source.data ?? ''));
-  const save = useMutation({
-    mutationFn: () =>
-      apiJson<{ id: string }>('/api/group-defs', {
-        method: 'POST',
-        headers: { 'content-type': 'application/yaml' },
-        body: value,
-      }),
-    onSuccess: async () => {
-      await qc.invalidateQueries({ queryKey: ['groups'] });
-      onClose();
-    },
-  });
-  const onProblems = useCallback((p: EditorProblem[]) => setProblems(p), []);
-  return (
-    <Card
-      title={id ? t(readOnly ? 'jobs.viewTitle' : 'jobs.editTitle', { id }) : t('groups.newDef')}
-      actions={
-        <button type="button" className="btn" onClick={onClose}>
-          {t('common.close')}
-        </button>
-      }
-      testId="def-editor"
-    >
-      {id !== null && source.isPending ? (
-        <Loading />
-      ) : source.isError ? (
-        <ErrorCard error={source.error} />
-      ) : (
-        <>
-          <YamlEditor
-            value={value}
-            onChange={readOnly ? undefined : setText}
-            readOnly={readOnly}
-            onProblems={onProblems}
-          />
-          {save.isError ? (
-            <div className="mt-2">
-              <ErrorCard error={save.error} what={t('jobs.saveFailed')} />
-            </div>
-          ) : null}
-          {!readOnly ? (
-            <div className="mt-3 flex justify-end">
-              <button
-                type="button"
-                className="btn btn-primary"
-                disabled={save.isPending || problems.length > 0}
-                onClick={() => save.mutate()}
-              >
-                {save.isPending ? t('common.working') : t('jobs.save')}
-              </button>
-            </div>
-          ) : null}
-        </>
-      )}
-    </Card>
-  );
-}
-
 function Preview({ id }: { id: string }) {
   const { t } = useTranslation();
   const members = useQuery({
@@ -501,11 +431,17 @@ function Definitions() {
         </div>
       ) : null}
       {editing !== null ? (
-        <DefEditor
+        <YamlDocumentEditor
           key={editing}
           id={editing === '' ? null : editing}
           readOnly={!operator}
           onClose={() => set({ edit: null, new: null })}
+          endpoint="/api/group-defs"
+          sourceKey={['groups', 'def-yaml']}
+          invalidate={['groups']}
+          template={TEMPLATE}
+          newTitle={t('groups.newDef')}
+          testId="def-editor"
         />
       ) : null}
       {previewing ? (

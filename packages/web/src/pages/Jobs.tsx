@@ -6,17 +6,16 @@
 // every in-flight run, or delete them (the backend revokes first and refuses
 // while a schedule uses the job). Viewers see the same list and read-only
 // YAML. Live counts refresh when the live stream reports results.
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useMemo, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { useConfirm } from '../components/Confirm.js';
 import { DataTable } from '../components/DataTable.js';
-import { Card, Chip, Empty, ErrorCard, errorText, Loading, PageHeader } from '../components/ui.js';
-import { type EditorProblem, YamlEditor } from '../components/YamlEditor.js';
+import { Chip, Empty, ErrorCard, errorText, Loading, PageHeader } from '../components/ui.js';
+import { YamlDocumentEditor } from '../components/YamlDocumentEditor.js';
 import { apiFetch, apiJson } from '../lib/api.js';
 import { useAuth } from '../lib/auth.js';
-import type { Schema } from '../lib/json-schema.js';
 import { usePollInterval } from '../lib/live.js';
 import type { JobRow } from '../lib/types.js';
 
@@ -31,87 +30,6 @@ execute:
   timeout: 30s
 tags: [demo]
 `;
-
-function useManifestSchema() {
-  return useQuery({
-    queryKey: ['schemas', 'manifest'],
-    queryFn: () => apiJson<Schema>('/api/schemas/manifest.json'),
-    staleTime: Number.POSITIVE_INFINITY,
-  });
-}
-
-function Editor({ jobId, readOnly, onClose }: { jobId: string | null; readOnly: boolean; onClose(): void }) {
-  const { t } = useTranslation();
-  const qc = useQueryClient();
-  const schema = useManifestSchema();
-  const source = useQuery({
-    queryKey: ['jobs', 'yaml', jobId],
-    queryFn: async () => (await apiFetch(`/api/jobs/${encodeURIComponent(jobId!)}/yaml`)).text(),
-    enabled: jobId !== null,
-    staleTime: 0,
-  });
-  const [text, setText] = useState<string | null>(null);
-  const [problems, setProblems] = useState<EditorProblem[]>([]);
-  const value = text ?? (jobId === null ? TEMPLATE : (source.data ?? ''));
-  const save = useMutation({
-    mutationFn: () =>
-      apiJson<{ id: string; version: string }>('/api/jobs', {
-        method: 'POST',
-        headers: { 'content-type': 'application/yaml' },
-        body: value,
-      }),
-    onSuccess: async () => {
-      await qc.invalidateQueries({ queryKey: ['jobs'] });
-      onClose();
-    },
-  });
-  const onProblems = useCallback((p: EditorProblem[]) => setProblems(p), []);
-
-  return (
-    <Card
-      title={jobId ? t(readOnly ? 'jobs.viewTitle' : 'jobs.editTitle', { id: jobId }) : t('jobs.newTitle')}
-      actions={
-        <button type="button" className="btn" onClick={onClose}>
-          {t('common.close')}
-        </button>
-      }
-      testId="job-editor"
-    >
-      {jobId !== null && source.isPending ? (
-        <Loading />
-      ) : source.isError ? (
-        <ErrorCard error={source.error} />
-      ) : (
-        <>
-          <YamlEditor
-            value={value}
-            onChange={readOnly ? undefined : setText}
-            schema={schema.data}
-            readOnly={readOnly}
-            onProblems={onProblems}
-          />
-          {save.isError ? (
-            <div className="mt-2">
-              <ErrorCard error={save.error} what={t('jobs.saveFailed')} />
-            </div>
-          ) : null}
-          {!readOnly ? (
-            <div className="mt-3 flex justify-end gap-2">
-              <button
-                type="button"
-                className="btn btn-primary"
-                disabled={save.isPending || problems.length > 0}
-                onClick={() => save.mutate()}
-              >
-                {save.isPending ? t('common.working') : t('jobs.save')}
-              </button>
-            </div>
-          ) : null}
-        </>
-      )}
-    </Card>
-  );
-}
 
 export default function Jobs() {
   const { t } = useTranslation();
@@ -184,11 +102,18 @@ export default function Jobs() {
         ) : null}
       </PageHeader>
       {editing !== null ? (
-        <Editor
+        <YamlDocumentEditor
           key={editing}
-          jobId={editing === '' ? null : editing}
+          id={editing === '' ? null : editing}
           readOnly={!operator}
           onClose={() => setEditing(null)}
+          endpoint="/api/jobs"
+          sourceKey={['jobs', 'yaml']}
+          invalidate={['jobs']}
+          schema="manifest"
+          template={TEMPLATE}
+          newTitle={t('jobs.newTitle')}
+          testId="job-editor"
         />
       ) : null}
       {message ? (

@@ -8,20 +8,19 @@
 // against /api/schemas/schedule.json) or delete. Coverage refreshes when the
 // live stream reports results. The fleet freeze (every scheduled fire
 // skipped) is shown here, and operators set or lift it here.
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { TFunction } from 'i18next';
-import { useCallback, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { useConfirm } from '../components/Confirm.js';
 import { DataTable } from '../components/DataTable.js';
 import { FreezeBanner } from '../components/Freeze.js';
 import { Card, Chip, Empty, ErrorCard, errorText, Loading, PageHeader } from '../components/ui.js';
-import { type EditorProblem, YamlEditor } from '../components/YamlEditor.js';
+import { YamlDocumentEditor } from '../components/YamlDocumentEditor.js';
 import { apiFetch, apiJson } from '../lib/api.js';
 import { useAuth } from '../lib/auth.js';
 import { ago, dateTime, num } from '../lib/format.js';
-import type { Schema } from '../lib/json-schema.js';
 import { usePollInterval } from '../lib/live.js';
 
 type Per = 'once' | { every: string };
@@ -254,81 +253,6 @@ function Drawer({ s, onClose }: { s: ScheduleRow; onClose(): void }) {
   );
 }
 
-function Editor({ id, readOnly, onClose }: { id: string | null; readOnly: boolean; onClose(): void }) {
-  const { t } = useTranslation();
-  const qc = useQueryClient();
-  const schema = useQuery({
-    queryKey: ['schemas', 'schedule'],
-    queryFn: () => apiJson<Schema>('/api/schemas/schedule.json'),
-    staleTime: Number.POSITIVE_INFINITY,
-  });
-  const source = useQuery({
-    queryKey: ['schedules', 'yaml', id],
-    queryFn: async () => (await apiFetch(`/api/schedules/${encodeURIComponent(id!)}/yaml`)).text(),
-    enabled: id !== null,
-  });
-  const [text, setText] = useState<string | null>(null);
-  const [problems, setProblems] = useState<EditorProblem[]>([]);
-  const value = text ?? (id === null ? TEMPLATE : (source.data ?? ''));
-  const save = useMutation({
-    mutationFn: () =>
-      apiJson('/api/schedules', {
-        method: 'POST',
-        headers: { 'content-type': 'application/yaml' },
-        body: value,
-      }),
-    onSuccess: async () => {
-      await qc.invalidateQueries({ queryKey: ['schedules'] });
-      onClose();
-    },
-  });
-  const onProblems = useCallback((p: EditorProblem[]) => setProblems(p), []);
-  return (
-    <Card
-      title={id ? t(readOnly ? 'jobs.viewTitle' : 'jobs.editTitle', { id }) : t('schedules.newTitle')}
-      actions={
-        <button type="button" className="btn" onClick={onClose}>
-          {t('common.close')}
-        </button>
-      }
-      testId="schedule-editor"
-    >
-      {id !== null && source.isPending ? (
-        <Loading />
-      ) : source.isError ? (
-        <ErrorCard error={source.error} />
-      ) : (
-        <>
-          <YamlEditor
-            value={value}
-            onChange={readOnly ? undefined : setText}
-            schema={schema.data}
-            readOnly={readOnly}
-            onProblems={onProblems}
-          />
-          {save.isError ? (
-            <div className="mt-2">
-              <ErrorCard error={save.error} what={t('jobs.saveFailed')} />
-            </div>
-          ) : null}
-          {!readOnly ? (
-            <div className="mt-3 flex justify-end">
-              <button
-                type="button"
-                className="btn btn-primary"
-                disabled={save.isPending || problems.length > 0}
-                onClick={() => save.mutate()}
-              >
-                {t('jobs.save')}
-              </button>
-            </div>
-          ) : null}
-        </>
-      )}
-    </Card>
-  );
-}
-
 /** The hard-disable question: the job is revoked; killing its running executions is the operator's choice. */
 function HardDisableBody({ choice }: { choice: { kill: boolean } }) {
   const { t } = useTranslation();
@@ -409,11 +333,18 @@ export default function Schedules() {
       </PageHeader>
       <FreezeBanner controls />
       {editing !== null ? (
-        <Editor
+        <YamlDocumentEditor
           key={editing}
           id={editing === '' ? null : editing}
           readOnly={!operator}
           onClose={() => setParam('edit', null)}
+          endpoint="/api/schedules"
+          sourceKey={['schedules', 'yaml']}
+          invalidate={['schedules']}
+          schema="schedule"
+          template={TEMPLATE}
+          newTitle={t('schedules.newTitle')}
+          testId="schedule-editor"
         />
       ) : null}
       {message ? (
