@@ -83,6 +83,19 @@ async function publish(from: number, count: number) {
   await Promise.all(acks);
 }
 
+/** Nothing left for the durable to deliver or to hear an ack for. */
+async function everythingAcked(timeoutMs: number) {
+  const jsm = await jetstreamManager(nc);
+  await eventually(
+    async () => {
+      const i = await jsm.consumers.info(STREAM.AUDIT, DURABLE.AUDIT);
+      return i.num_pending === 0 && i.num_ack_pending === 0;
+    },
+    timeoutMs,
+    'everything acked',
+  );
+}
+
 const targets = () =>
   sql<{ target: string }>(
     replicas[0]!.dataDir,
@@ -117,14 +130,7 @@ describe.skipIf(NO_PG)('two replicas converting one durable', () => {
 
     const expected = range(0, 200);
     await eventually(async () => targets().length >= expected.length, 30_000, '200 audit rows');
-    await eventually(
-      async () => {
-        const i = await jsm.consumers.info(STREAM.AUDIT, DURABLE.AUDIT);
-        return i.num_pending === 0 && i.num_ack_pending === 0 ? i : undefined;
-      },
-      15_000,
-      'everything acked',
-    );
+    await everythingAcked(15_000);
     expect(targets()).toEqual(expected);
     const info = await jsm.consumers.info(STREAM.AUDIT, DURABLE.AUDIT);
     expect(info.config.ack_policy).toBe(AckPolicy.Explicit);
@@ -160,14 +166,7 @@ describe.skipIf(NO_PG)('two replicas converting one durable', () => {
 
     const expected = range(0, 200 + BACKLOG);
     await eventually(async () => targets().length >= expected.length, 90_000, 'the whole backlog');
-    await eventually(
-      async () => {
-        const i = await jsm.consumers.info(STREAM.AUDIT, DURABLE.AUDIT);
-        return i.num_pending === 0 && i.num_ack_pending === 0 ? i : undefined;
-      },
-      30_000,
-      'everything acked',
-    );
+    await everythingAcked(30_000);
     expect(targets()).toEqual(expected);
     // Both replicas still project: later events are written once each.
     await publish(200 + BACKLOG, 20);
