@@ -4,7 +4,9 @@
 // `kanade-backend wipe-projector` deletes the database but the accounts and
 // exits (wipe.ts); the next start rebuilds the projections from the streams.
 // `kanade-backend migrate-store` copies a SQLite installation into PostgreSQL
-// (migrate-store.ts).
+// (migrate-store.ts). `kanade-backend backup <file>` copies the SQLite
+// database while the backend runs (backup.ts).
+import { runBackup } from './backup.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { runMigrateStore } from './migrate-store.js';
@@ -25,6 +27,10 @@ export async function runMain(argv: string[]): Promise<void> {
   }
   if (argv[0] === 'migrate-store') {
     process.exitCode = runMigrateStore(argv.slice(1), config);
+    return;
+  }
+  if (argv[0] === 'backup') {
+    process.exitCode = await runBackup(argv.slice(1), config);
     return;
   }
   if (argv[0] === 'wipe-projector') {
