@@ -169,7 +169,8 @@ export function deliveryOf(reply: string): {
 }
 
 interface Pending<R> {
-  msg: JsMsg;
+  /** Absent with AckPolicy.All: only the batch's highest message is acked, and kept (see `top`). */
+  msg?: JsMsg;
   seq: number;
   /** Absent for a message that did not decode: it is only acked, with its batch. */
   row?: R;
@@ -266,7 +267,15 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
   const batchMax = opts.batchMax ?? 2000;
   const retryDelayMs = opts.retryDelayMs ?? 2000;
   const ackAll = opts.ackAll ?? false;
+  /** Every message is kept for its ack only with AckPolicy.Explicit (see `top`). */
+  const keepMsgs = !ackAll;
   let buffer: Pending<R>[] = [];
+  /**
+   * With AckPolicy.All, the buffered message with the highest stream sequence: the one message of the
+   * batch that gets acked. The others are not kept, so they can die young instead of being carried
+   * through the garbage collector's young generation until the batch is handed over.
+   */
+  let top: { seq: number; msg: JsMsg } | undefined;
   /**
    * AckPolicy.All: bumped by a failed batch. Batches of an earlier run ack nothing, and messages still
    * arriving for it are dropped: the restarted consumer delivers them again from the ack floor.
@@ -283,7 +292,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
   /** A partial batch is waiting for the writer's commits (see flush). */
   let flushAfterCommit = false;
 
-  async function applyBatch(batch: Pending<R>[], batchRun: number) {
+  async function applyBatch(batch: Pending<R>[], batchTop: typeof top, batchRun: number) {
     if (batchRun !== run) return;
     const started = performance.now();
     const ctx: DurableContext = { nc: opts.nc, log: opts.log, now: Date.now() };
@@ -291,14 +300,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     // What the acks need, taken now so that the rest of the batch (messages, rows) can be collected
     // while it is at the writer: with AckPolicy.All only the message with the highest sequence, since
     // everything delivered before it is committed by then (in order, this run).
-    let toAck: JsMsg[];
-    if (ackAll) {
-      let last = batch[0]!;
-      for (const p of batch) if (p.seq > last.seq) last = p;
-      toAck = [last.msg];
-    } else {
-      toAck = batch.map((p) => p.msg);
-    }
+    const toAck: JsMsg[] = ackAll ? (batchTop ? [batchTop.msg] : []) : batch.map((p) => p.msg!);
     const ack = () => {
       if (ackAll && batchRun !== run) return;
       for (const m of toAck) m.ack();
@@ -323,6 +325,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       // ack floor (ensureConsumer) after the retry delay.
       run++;
       buffer = [];
+      top = undefined;
       opts.log.warn(
         { projector: spec.name, err: (err as Error).message, messages: count },
         'batch failed; nothing acked, the consumer restarts from its ack floor',
@@ -374,9 +377,11 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     }
     flushAfterCommit = false;
     const batch = buffer;
+    const batchTop = top;
     const batchRun = run;
     buffer = [];
-    chain = chain.then(() => applyBatch(batch, batchRun));
+    top = undefined;
+    chain = chain.then(() => applyBatch(batch, batchTop, batchRun));
   }
 
   function onMessage(m: JsMsg, consumeRun: number) {
@@ -398,10 +403,11 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     if (isInvalid(row)) {
       stats.invalid();
       logInvalid(m.subject, row.invalid);
-      buffer.push({ msg: m, seq: d.seq });
+      buffer.push(keepMsgs ? { msg: m, seq: d.seq } : { seq: d.seq });
     } else {
-      buffer.push({ msg: m, seq: d.seq, row });
+      buffer.push(keepMsgs ? { msg: m, seq: d.seq, row } : { seq: d.seq, row });
     }
+    if (ackAll && (top === undefined || d.seq > top.seq)) top = { seq: d.seq, msg: m };
     if (buffer.length >= batchMax) flush();
     else if (d.pending === 0) {
       // Caught up: write what was read on the next turn.
