@@ -168,13 +168,23 @@ export function deliveryOf(reply: string): {
   };
 }
 
-interface Pending<R> {
-  /** Absent with AckPolicy.All: only the batch's highest message is acked, and kept (see `top`). */
-  msg?: JsMsg;
-  seq: number;
-  /** Absent for a message that did not decode: it is only acked, with its batch. */
-  row?: R;
+/** The messages collected for one batch. */
+interface Batch<R> {
+  /** Every message, decoded or not (a message that did not decode is only acked, with its batch). */
+  count: number;
+  /** The decoded rows, in delivery order. */
+  rows: R[];
+  /** AckPolicy.Explicit: every message, each acked (or nak'ed) on its own. */
+  msgs: JsMsg[];
+  /**
+   * AckPolicy.All: the message with the highest stream sequence, the one ack the batch sends. The
+   * others are not kept, so they can die young instead of being carried through the garbage
+   * collector's young generation until the batch is handed over.
+   */
+  top?: { seq: number; msg: JsMsg };
 }
+
+const emptyBatch = <R>(): Batch<R> => ({ count: 0, rows: [], msgs: [] });
 
 // Unacked messages of a crashed backend come back after ack_wait; 10 s keeps
 // that gap short while leaving ample time for one batch transaction.
@@ -267,15 +277,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
   const batchMax = opts.batchMax ?? 2000;
   const retryDelayMs = opts.retryDelayMs ?? 2000;
   const ackAll = opts.ackAll ?? false;
-  /** Every message is kept for its ack only with AckPolicy.Explicit (see `top`). */
-  const keepMsgs = !ackAll;
-  let buffer: Pending<R>[] = [];
-  /**
-   * With AckPolicy.All, the buffered message with the highest stream sequence: the one message of the
-   * batch that gets acked. The others are not kept, so they can die young instead of being carried
-   * through the garbage collector's young generation until the batch is handed over.
-   */
-  let top: { seq: number; msg: JsMsg } | undefined;
+  let buffer: Batch<R> = emptyBatch();
   /**
    * AckPolicy.All: bumped by a failed batch. Batches of an earlier run ack nothing, and messages still
    * arriving for it are dropped: the restarted consumer delivers them again from the ack floor.
@@ -292,15 +294,15 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
   /** A partial batch is waiting for the writer's commits (see flush). */
   let flushAfterCommit = false;
 
-  async function applyBatch(batch: Pending<R>[], batchTop: typeof top, batchRun: number) {
+  async function applyBatch(batch: Batch<R>, batchRun: number) {
     if (batchRun !== run) return;
     const started = performance.now();
     const ctx: DurableContext = { nc: opts.nc, log: opts.log, now: Date.now() };
-    const count = batch.length;
+    const count = batch.count;
     // What the acks need, taken now so that the rest of the batch (messages, rows) can be collected
     // while it is at the writer: with AckPolicy.All only the message with the highest sequence, since
     // everything delivered before it is committed by then (in order, this run).
-    const toAck: JsMsg[] = ackAll ? (batchTop ? [batchTop.msg] : []) : batch.map((p) => p.msg!);
+    const toAck: JsMsg[] = ackAll ? (batch.top ? [batch.top.msg] : []) : batch.msgs;
     const ack = () => {
       if (ackAll && batchRun !== run) return;
       for (const m of toAck) m.ack();
@@ -324,8 +326,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       // Nothing after this batch may be acked now: restart the consumer, which is recreated from its
       // ack floor (ensureConsumer) after the retry delay.
       run++;
-      buffer = [];
-      top = undefined;
+      buffer = emptyBatch();
       opts.log.warn(
         { projector: spec.name, err: (err as Error).message, messages: count },
         'batch failed; nothing acked, the consumer restarts from its ack floor',
@@ -333,8 +334,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
       void messages?.close().catch(() => undefined);
     };
     try {
-      const decoded: R[] = [];
-      for (const p of batch) if (p.row !== undefined) decoded.push(p.row);
+      const decoded = batch.rows;
       if (decoded.length === 0) {
         // Only poison: nothing to write, but with AckPolicy.All its ack must wait for the batches before.
         await Promise.all(inFlight);
@@ -367,21 +367,19 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     if (immediate) clearImmediate(immediate);
     if (timer) clearTimeout(timer);
     immediate = timer = undefined;
-    if (buffer.length === 0) return;
+    if (buffer.count === 0) return;
     // With a batch at the writer, a partial one waits for that commit and gathers rows meanwhile, as
     // it would behind a transaction on this thread: a trickle (a fleet's results arriving over
     // seconds) is then written in as few transactions as before, not one per turn of the event loop.
-    if (!force && opts.writer && inFlight.size > 0 && buffer.length < batchMax) {
+    if (!force && opts.writer && inFlight.size > 0 && buffer.count < batchMax) {
       flushAfterCommit = true;
       return;
     }
     flushAfterCommit = false;
     const batch = buffer;
-    const batchTop = top;
     const batchRun = run;
-    buffer = [];
-    top = undefined;
-    chain = chain.then(() => applyBatch(batch, batchTop, batchRun));
+    buffer = emptyBatch();
+    chain = chain.then(() => applyBatch(batch, batchRun));
   }
 
   function onMessage(m: JsMsg, consumeRun: number) {
@@ -403,12 +401,13 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     if (isInvalid(row)) {
       stats.invalid();
       logInvalid(m.subject, row.invalid);
-      buffer.push(keepMsgs ? { msg: m, seq: d.seq } : { seq: d.seq });
     } else {
-      buffer.push(keepMsgs ? { msg: m, seq: d.seq, row } : { seq: d.seq, row });
+      buffer.rows.push(row);
     }
-    if (ackAll && (top === undefined || d.seq > top.seq)) top = { seq: d.seq, msg: m };
-    if (buffer.length >= batchMax) flush();
+    buffer.count++;
+    if (!ackAll) buffer.msgs.push(m);
+    else if (buffer.top === undefined || d.seq > buffer.top.seq) buffer.top = { seq: d.seq, msg: m };
+    if (buffer.count >= batchMax) flush();
     else if (d.pending === 0) {
       // Caught up: write what was read on the next turn.
       if (!immediate) {
