@@ -26,7 +26,7 @@
 // autovacuum keeps a long-lived one in (statistics, hint bits) and do not pay
 // for writing out the fill. Besides the result, the log (stderr) gives the
 // CPU seconds of the PostgreSQL server and of this process in each phase.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
@@ -149,7 +149,6 @@ function sqliteEngine(): Engine {
 async function postgresEngine(): Promise<Engine> {
   log('starting a throwaway PostgreSQL server...');
   const server: TestPostgres = await startPostgres();
-  let postmaster: number | undefined;
   /** One database, dropped and created again for each fresh store. */
   let url: string | undefined;
   return {
@@ -172,8 +171,8 @@ async function postgresEngine(): Promise<Engine> {
       }
     },
     serverCpu() {
-      postmaster ??= Number(readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-      return treeCpuSeconds(postmaster);
+      const postmaster = server.postmasterPid();
+      return postmaster === undefined ? 0 : treeCpuSeconds(postmaster);
     },
     stop: () => server.stop(),
   };

@@ -21,7 +21,7 @@
 // set's rows/s as a ratio of the SQLite node's. The API probes run in both
 // phases (round-robin over the replicas), so both carry the same read load.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -300,7 +300,8 @@ async function postgresReplicas(load: Load, replicas: number) {
         }),
       );
     }
-    const postmaster = Number(readFileSync(join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const postmaster = pg.postmasterPid();
+    if (postmaster === undefined) throw new Error('PostgreSQL is not running');
     const phaseStart = Date.now();
     const d = await drive(nats.url, backends, load, { broker: nats.proc.pid!, postgres: postmaster });
     const base = common(d, load.agents);

@@ -33,6 +33,8 @@ export interface TestPostgres {
   dir: string;
   /** Create an empty database (a fresh random name unless given); resolves to its URL. */
   createDatabase(name?: string): Promise<string>;
+  /** The postmaster's pid (from postmaster.pid), e.g. to read its CPU time; undefined when not running. */
+  postmasterPid(): number | undefined;
   /** Stop the server (fast shutdown: clients are disconnected), keeping its data dir and port. */
   pause(): Promise<void>;
   /** Start the paused server again on the same data dir and port; resolves once it accepts connections. */
@@ -295,6 +297,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     port,
     dir,
     createDatabase: (name) => createDatabase(url, name),
+    postmasterPid,
     pause: shutdown,
     async resume() {
       const p = await launch(port);

@@ -37,15 +37,13 @@ export function startLocalAgent(natsUrl: string, stateDir: string, log: Logger):
   let child: ChildProcess | undefined;
   let restarts = 0;
 
+  const fromEnv = process.env.KANADE_AGENT_STATE_DIR || undefined;
+  const args = fromEnv ? [main, '--nats', natsUrl] : [main, '--nats', natsUrl, '--state-dir', stateDir];
+
   const launch = () => {
-    const args = [main, '--nats', natsUrl];
-    if (!process.env.KANADE_AGENT_STATE_DIR) args.push('--state-dir', stateDir);
     const c = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     child = c;
-    log.info(
-      { pid: c.pid, state_dir: process.env.KANADE_AGENT_STATE_DIR || stateDir },
-      'local agent started',
-    );
+    log.info({ pid: c.pid, state_dir: fromEnv ?? stateDir }, 'local agent started');
     c.once('exit', (code, signal) => {
       if (stopping) return;
       const delay = Math.min(1000 * 2 ** restarts++, 60_000);

@@ -19,6 +19,7 @@ import { eventually, removeDir, startBackend, type TestBackend } from '../../../
 import { openStoreDb, testPostgresUrl } from '../../../test-support/db.js';
 import { startNats, type TestNats } from '../../../test-support/nats-server.js';
 import { deliveryOf } from '../src/projectors/durable.js';
+import { publishAuditEvents } from './chaos/support.js';
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -52,26 +53,11 @@ function targets(): string[] {
   }
 }
 
-/** Publishes audit events t<from>..t<from+count-1>, zero-padded so they sort; returns their stream sequences. */
-async function publish(from: number, count: number): Promise<number[]> {
-  const js = jetstream(nc);
-  const acks = [];
-  for (let i = from; i < from + count; i++) {
-    const target = `t${String(i).padStart(4, '0')}`;
-    const body = {
-      actor: 'tester',
-      action: 'acks',
-      target,
-      payload: {},
-      occurred_at: new Date().toISOString(),
-    };
-    acks.push(js.publish(`audit.tester.acks.${target}`, JSON.stringify(body)));
-  }
-  return (await Promise.all(acks)).map((a) => a.seq);
-}
-
 const range = (from: number, count: number) =>
   Array.from({ length: count }, (_, k) => `t${String(from + k).padStart(4, '0')}`);
+
+/** Publishes audit events t<from>..t<from+count-1>, zero-padded so they sort; returns their stream sequences. */
+const publish = (from: number, count: number) => publishAuditEvents(nc, 'acks', range(from, count));
 
 async function auditConsumer() {
   return (await jetstreamManager(nc)).consumers.info(STREAM.AUDIT, DURABLE.AUDIT);

@@ -177,14 +177,15 @@ interface Batch<R> {
   /** AckPolicy.Explicit: every message, each acked (or nak'ed) on its own. */
   msgs: JsMsg[];
   /**
-   * AckPolicy.All: the message with the highest stream sequence, the one ack the batch sends. The
-   * others are not kept, so they can die young instead of being carried through the garbage
-   * collector's young generation until the batch is handed over.
+   * AckPolicy.All: the message with the highest stream sequence (`topSeq`), the one ack the batch
+   * sends. The others are not kept, so they can die young instead of being carried through the
+   * garbage collector's young generation until the batch is handed over.
    */
-  top?: { seq: number; msg: JsMsg };
+  top: JsMsg | undefined;
+  topSeq: number;
 }
 
-const emptyBatch = <R>(): Batch<R> => ({ count: 0, rows: [], msgs: [] });
+const emptyBatch = <R>(): Batch<R> => ({ count: 0, rows: [], msgs: [], top: undefined, topSeq: 0 });
 
 // Unacked messages of a crashed backend come back after ack_wait; 10 s keeps
 // that gap short while leaving ample time for one batch transaction.
@@ -302,7 +303,7 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     // What the acks need, taken now so that the rest of the batch (messages, rows) can be collected
     // while it is at the writer: with AckPolicy.All only the message with the highest sequence, since
     // everything delivered before it is committed by then (in order, this run).
-    const toAck: JsMsg[] = ackAll ? (batch.top ? [batch.top.msg] : []) : batch.msgs;
+    const toAck: JsMsg[] = ackAll ? (batch.top ? [batch.top] : []) : batch.msgs;
     const ack = () => {
       if (ackAll && batchRun !== run) return;
       for (const m of toAck) m.ack();
@@ -406,7 +407,10 @@ export function startDurableProjector<R>(spec: DurableProjector<R>, opts: Durabl
     }
     buffer.count++;
     if (!ackAll) buffer.msgs.push(m);
-    else if (buffer.top === undefined || d.seq > buffer.top.seq) buffer.top = { seq: d.seq, msg: m };
+    else if (buffer.top === undefined || d.seq > buffer.topSeq) {
+      buffer.top = m;
+      buffer.topSeq = d.seq;
+    }
     if (buffer.count >= batchMax) flush();
     else if (d.pending === 0) {
       // Caught up: write what was read on the next turn.

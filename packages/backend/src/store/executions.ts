@@ -93,7 +93,8 @@ export function createExecutionStore(db: Db) {
   // fire, and its last command published before `cutoff` (the EXEC stream's max_age ago, so an agent
   // that was offline can no longer replay it). The PCs that never answered stay uncounted. The IN term
   // and `+initiated_at` keep SQLite on the small partial index of live executions (idx_executions_live)
-  // instead of every row older than the cutoff.
+  // instead of every row older than the cutoff; the job_id term lets the in-flight check use
+  // idx_results_job_inflight instead of every result of the execution.
   const settle = db.prepare(
     `UPDATE executions SET status = 'completed'
      WHERE status IN ('running', 'pending') AND status = 'running' AND +initiated_at < ?

@@ -1,13 +1,13 @@
 // Shared helpers of the reliability suite (chaos scenarios and fuzzers): the
 // scale switch between the small `npm test` run and the full `npm run chaos`
 // run, /metrics parsing, read-only SQL against the backend's database, the
-// durable consumers' unacked count, the built agent as a child process, and
-// the one-line reports every scenario prints.
+// durable consumers' unacked count, the built agent as a child process,
+// publishing audit events, and the one-line reports every scenario prints.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DURABLE, STREAM } from '@kanade/wire';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { TestBackend } from '../../../../test-support/backend.js';
 import { openStoreDb } from '../../../../test-support/db.js';
@@ -129,4 +129,21 @@ export function startAgentProcess(natsUrl: string, pcId: string, stateDir: strin
     await exited;
   };
   return { pcId, stateDir, proc, logs, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+}
+
+/**
+ * Publishes one audit event per target (actor `tester`, the given action) and resolves to their stream
+ * sequences: what the audit projector's tests count rows of.
+ */
+export async function publishAuditEvents(
+  nc: NatsConnection,
+  action: string,
+  targets: string[],
+): Promise<number[]> {
+  const js = jetstream(nc);
+  const acks = targets.map((target) => {
+    const body = { actor: 'tester', action, target, payload: {}, occurred_at: new Date().toISOString() };
+    return js.publish(`audit.tester.${action}.${target}`, JSON.stringify(body));
+  });
+  return (await Promise.all(acks)).map((a) => a.seq);
 }

@@ -19,7 +19,7 @@ import { eventually, removeDir, type TestBackend } from '../../../../test-suppor
 import { startNats, type TestNats } from '../../../../test-support/nats-server.js';
 import { bootstrapJetStream } from '../../src/nats/bootstrap.js';
 import { createStore, openDb } from '../../src/store/index.js';
-import { report, sql } from '../chaos/support.js';
+import { publishAuditEvents, report, sql } from '../chaos/support.js';
 import { NO_PG, newDatabase, startReplica } from './support.js';
 
 let nats: TestNats;
@@ -66,22 +66,7 @@ const BACKLOG = 20_000;
 const range = (from: number, count: number) =>
   Array.from({ length: count }, (_, k) => `t${String(from + k).padStart(5, '0')}`);
 
-async function publish(from: number, count: number) {
-  const js = jetstream(nc);
-  const acks = [];
-  for (let i = from; i < from + count; i++) {
-    const target = `t${String(i).padStart(5, '0')}`;
-    const body = {
-      actor: 'tester',
-      action: 'convert',
-      target,
-      payload: {},
-      occurred_at: new Date().toISOString(),
-    };
-    acks.push(js.publish(`audit.tester.convert.${target}`, JSON.stringify(body)));
-  }
-  await Promise.all(acks);
-}
+const publish = (from: number, count: number) => publishAuditEvents(nc, 'convert', range(from, count));
 
 /** Nothing left for the durable to deliver or to hear an ack for. */
 async function everythingAcked(timeoutMs: number) {
