@@ -124,6 +124,13 @@ describe('agent self-update', () => {
     publish(bundle, '7.0.0');
     rollout('7.0.0');
     await eventually(async () => (await view()).agent_version === '7.0.0', 30_000, 'agent on 7.0.0');
+    // The new agent heartbeats (the version above) before it reports healthy to the launcher, which only
+    // then records the release: wait for that record rather than read it at once.
+    await eventually(
+      async () => existsSync(join(work, 'state', 'releases', 'current.json')),
+      10_000,
+      'the release recorded as current',
+    );
     const kids = childrenOf(agent.pid!);
     expect(kids).toHaveLength(1);
     expect(readFileSync(`/proc/${kids[0]}/cmdline`, 'utf8')).toContain(
