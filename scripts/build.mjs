@@ -2,9 +2,10 @@
 // A package is rebuilt only when a file under its src/ (or its package.json)
 // is newer than its last build, so `npm start` on a warm tree costs nothing.
 // Type checking is separate (`npm run typecheck`, part of `npm test`).
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { buildAgentRelease } from './build-agent-release.mjs';
 import { ROOT } from './setup.mjs';
 
 const PACKAGES = {
@@ -55,6 +56,12 @@ export async function build({ force = false } = {}) {
       sourcemap: true,
       logLevel: 'warning',
     });
+    if (name === 'agent') {
+      // The self-contained release bundle of this version, which agent installers ship until a release
+      // is published (packages/backend/src/services/installer.ts).
+      const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
+      await buildAgentRelease({ version, outFile: join(pkg, 'dist', 'kanade-agent.mjs') });
+    }
     mkdirSync(join(pkg, 'dist'), { recursive: true });
     writeFileSync(stamp, String(Date.now()));
     process.stderr.write(`[build] ${name} in ${Date.now() - started} ms\n`);

@@ -2,13 +2,19 @@
 // retrying the first connect and every reconnect forever (a PC outlives any
 // broker outage), credentials from KANADE_NATS_TOKEN or KANADE_NATS_USER /
 // KANADE_NATS_PASSWORD. Publishes made while disconnected are buffered by
-// nats.js and sent on reconnect.
+// nats.js and sent on reconnect. The URL may list a cluster's nodes,
+// comma-separated (as the backend's KANADE_NATS_URL and agent installers do).
 
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 
 export function connectionOptions(url: string, pcId: string, env = process.env): NodeConnectionOptions {
   const opts: NodeConnectionOptions = {
-    servers: url,
+    servers: url.includes(',')
+      ? url
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean)
+      : url,
     name: `kanade-agent/${pcId}`,
     reconnect: true,
     maxReconnectAttempts: -1,

@@ -71,6 +71,10 @@ describe('agent NATS connection options', () => {
       waitOnFirstConnect: true,
     });
     expect(connectionOptions('nats://x:1', 'pc-1', { KANADE_NATS_TOKEN: 't' }).token).toBe('t');
+    expect(connectionOptions('nats://a:1, nats://b:1,', 'pc-1', {}).servers).toEqual([
+      'nats://a:1',
+      'nats://b:1',
+    ]);
     expect(connectionOptions('nats://x:1', 'pc-1', { KANADE_NATS_USER: 'u' })).toMatchObject({
       user: 'u',
       pass: '',

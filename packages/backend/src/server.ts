@@ -130,7 +130,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     // The HTTP app is built (its routes' schemas compiled, the first admin seeded) before the
     // projectors start: after a restart with a backlog, that work would otherwise take a core from
     // the drain for its first few hundred ms (bench results, docs/performance.md).
-    const services = createServices({ store, nc, metrics, log, jwtSecret });
+    const services = createServices({ store, nc, metrics, log, jwtSecret, natsUrl });
     cleanups.push(() => services.audit.stop());
     const seeded = await services.accounts.seedBootstrapAdmin({
       username: config.auth.bootstrapAdminUser,

@@ -310,7 +310,7 @@ describe('server settings and the session TTL', () => {
         'current',
         JSON.stringify({
           session_ttl_hours: 48,
-          agent_install: { nats_url: 'nats://x:4222' },
+          nats_auth_mode: 'token',
           support_codes: [{ scope: 'helpdesk', hash, label: 'Desk' }],
         }),
       );
@@ -330,7 +330,7 @@ describe('server settings and the session TTL', () => {
       expect(stored).toEqual({
         session_ttl_hours: 48,
         controller_group: 'feeds',
-        agent_install: { nats_url: 'nats://x:4222' },
+        nats_auth_mode: 'token',
         support_codes: [{ scope: 'helpdesk', hash, label: 'Desk' }],
       });
       await kv.put('current', '{}');

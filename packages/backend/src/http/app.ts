@@ -40,6 +40,7 @@ import { freezeRoutes } from './routes/freeze.js';
 import { groupDefRoutes } from './routes/group-defs.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
+import { installerRoutes } from './routes/installer.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
@@ -194,6 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(checkRoutes, { services: deps.services });
   await app.register(queryRoutes, { services: deps.services });
   await app.register(releaseRoutes, { services: deps.services });
+  await app.register(installerRoutes, { services: deps.services });
   await app.register(appPackageRoutes, { services: deps.services });
   await app.register(scriptObjectRoutes, { services: deps.services });
   await app.register(collectRoutes, { services: deps.services });

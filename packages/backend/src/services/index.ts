@@ -10,6 +10,7 @@ import { createAuditService } from './audit.js';
 import { createFleetServices } from './fleet-services.js';
 import { createFreezeService } from './freeze.js';
 import { createHealthService } from './health.js';
+import { createInstallerService } from './installer.js';
 import { createJobServices } from './job-services.js';
 import { createKvAccess } from './kv.js';
 import { createLiveService } from './live.js';
@@ -27,6 +28,8 @@ export interface ServiceDeps {
   now?: () => number;
   /** HS256 key for login sessions (services/sessions.ts explains the default). */
   jwtSecret?: string;
+  /** The broker this backend uses: agent installers fall back to it (without its credentials). */
+  natsUrl?: string;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -36,6 +39,12 @@ export function createServices(deps: ServiceDeps) {
   const serverSettings = createServerSettingsService(deps.nc, audit, deps.log);
   const jobServices = createJobServices({ ...deps, audit, serverSettings, now });
   const kv = createKvAccess(deps.nc);
+  const objectServices = createObjectServices({
+    ...deps,
+    audit,
+    agents: createAgentService(deps.store, now),
+    jobs: jobServices.jobs,
+  });
   return {
     agents: createAgentService(deps.store, now),
     audit,
@@ -55,11 +64,12 @@ export function createServices(deps: ServiceDeps) {
     health: createHealthService({ ...deps, now }),
     ...jobServices,
     ...createFleetServices({ ...deps, audit, serverSettings, now }),
-    ...createObjectServices({
-      ...deps,
-      audit,
-      agents: createAgentService(deps.store, now),
-      jobs: jobServices.jobs,
+    ...objectServices,
+    installer: createInstallerService({
+      releases: objectServices.releases,
+      settings: serverSettings,
+      kv,
+      natsUrl: deps.natsUrl,
     }),
     schedules: createScheduleService({ ...jobServices, store: deps.store, kv, audit, now }),
     freeze: createFreezeService({ kv, audit, now }),

@@ -47,6 +47,29 @@ export const MailSettings = z.strictObject({
   username: z.string().max(256).nullish(),
 });
 
+/**
+ * The broker URL baked into agent installers: one URL or a comma-separated cluster list, no credentials
+ * in it (those go in nats_token, which is never shown again).
+ */
+export const AgentNatsUrl = z
+  .string()
+  .max(1024)
+  .refine(
+    (s) => s.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s,@/]+(\/[^\s,@]*)?$/.test(u.trim())),
+    'expected nats://host:port (or tls://, ws://, wss://), comma-separated for a cluster, without credentials',
+  );
+
+/**
+ * `agent_install` (upstream's name): what installers give new agents. The token is write-only: GET shows
+ * `nats_token_set`; in a PUT an absent `nats_token` keeps the stored one, null removes it, and
+ * `nats_token_set` (from a round-tripped GET) is ignored.
+ */
+const AgentInstall = z.strictObject({
+  nats_url: AgentNatsUrl.nullish(),
+  nats_token: z.string().min(1).max(4096).nullish(),
+  nats_token_set: z.boolean().optional(),
+});
+
 /** The fields PUT accepts. `support_codes` is accepted and ignored (see the header). */
 const EDITABLE = {
   agent_prune_days: days('agent_prune_days'),
@@ -55,6 +78,7 @@ const EDITABLE = {
   collect_retention_days: days('collect_retention_days'),
   session_ttl_hours: days('session_ttl_hours'),
   check_status_stale_days: days('check_status_stale_days'),
+  agent_install: AgentInstall.nullish(),
 };
 const EditableSettings = z.strictObject({ ...EDITABLE, support_codes: z.unknown().optional() });
 export type EditableSettings = z.infer<typeof EditableSettings>;
@@ -73,7 +97,24 @@ export interface SettingsView {
   collect_retention_days?: number | null | undefined;
   session_ttl_hours?: number | null | undefined;
   check_status_stale_days?: number | null | undefined;
+  agent_install?: { nats_url?: string; nats_token_set: boolean } | undefined;
   support_codes: z.infer<typeof SupportCode>[];
+}
+
+/** What installers bake in, as stored (token included): for services/installer.ts only. */
+export interface AgentInstallSettings {
+  nats_url?: string | undefined;
+  nats_token?: string | undefined;
+}
+
+function agentInstallOf(stored: Stored): AgentInstallSettings {
+  const v = stored.agent_install;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
+  const { nats_url, nats_token } = v as Record<string, unknown>;
+  return {
+    nats_url: typeof nats_url === 'string' && AgentNatsUrl.safeParse(nats_url).success ? nats_url : undefined,
+    nats_token: typeof nats_token === 'string' && nats_token.length > 0 ? nats_token : undefined,
+  };
 }
 
 type Stored = Record<string, unknown>;
@@ -94,8 +135,16 @@ function decode(bytes: Uint8Array | undefined, log: Logger): Stored {
 function viewOf(stored: Stored): SettingsView {
   const view: SettingsView = { support_codes: [] };
   for (const [k, schema] of Object.entries(EDITABLE)) {
+    if (k === 'agent_install') continue;
     const r = schema.safeParse(stored[k]);
     if (r.success && r.data !== undefined && r.data !== null) (view as unknown as Stored)[k] = r.data;
+  }
+  const install = agentInstallOf(stored);
+  if (install.nats_url || install.nats_token) {
+    view.agent_install = {
+      ...(install.nats_url ? { nats_url: install.nats_url } : {}),
+      nats_token_set: install.nats_token !== undefined,
+    };
   }
   if (Array.isArray(stored.support_codes)) {
     for (const c of stored.support_codes) {
@@ -115,6 +164,17 @@ export function parseEditable(body: unknown): EditableSettings {
   const field = [...issue.path, ...keys.slice(0, 1)].join('.');
   const message = issue.code === 'unrecognized_keys' ? 'unknown setting' : issue.message;
   throw new ApiError('KANADE_ERR_UNPROCESSABLE', field ? `body field ${field}: ${message}` : message);
+}
+
+/** The stored agent_install after a PUT: the URL as given, the token kept unless replaced or removed. */
+function mergeAgentInstall(
+  prev: AgentInstallSettings,
+  body: EditableSettings['agent_install'],
+): AgentInstallSettings | undefined {
+  const nats_url = body?.nats_url ?? undefined;
+  const nats_token = body?.nats_token === undefined ? prev.nats_token : (body.nats_token ?? undefined);
+  if (!nats_url && !nats_token) return undefined;
+  return { ...(nats_url ? { nats_url } : {}), ...(nats_token ? { nats_token } : {}) };
 }
 
 function effectiveSessionTtlHours(stored: Stored): number {
@@ -168,6 +228,10 @@ export function createServerSettingsService(nc: NatsConnection, audit: AuditServ
     defaults(): SettingsView {
       return { ...SETTINGS_DEFAULTS, support_codes: [] };
     },
+    /** The installer settings with the token (never for an API answer). */
+    async agentInstall(): Promise<AgentInstallSettings> {
+      return agentInstallOf((await read()).stored);
+    },
     /** Login-token lifetime; the built-in default when the document cannot be read. */
     async sessionTtlHours(): Promise<number> {
       try {
@@ -188,8 +252,10 @@ export function createServerSettingsService(nc: NatsConnection, audit: AuditServ
         for (const [k, v] of Object.entries(stored)) if (!(k in EDITABLE)) next[k] = v;
         for (const k of Object.keys(EDITABLE) as (keyof typeof EDITABLE)[]) {
           const v = body[k];
-          if (v !== undefined && v !== null) next[k] = v;
+          if (k !== 'agent_install' && v !== undefined && v !== null) next[k] = v;
         }
+        const install = mergeAgentInstall(agentInstallOf(stored), body.agent_install);
+        if (install) next.agent_install = install;
         const data = JSON.stringify(next);
         if (await write(data, revision)) {
           const view = viewOf(next);

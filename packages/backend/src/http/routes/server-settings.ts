@@ -19,6 +19,12 @@ const SettingsSchema = z
     collect_retention_days: z.number().nullish(),
     session_ttl_hours: z.number().nullish(),
     check_status_stale_days: z.number().nullish(),
+    agent_install: z
+      .object({ nats_url: z.string().optional(), nats_token_set: z.boolean() })
+      .optional()
+      .describe(
+        'what agent installers bake in; the token is write-only (PUT nats_token: a string sets it, null removes it, absent keeps it)',
+      ),
     support_codes: z.array(
       z.object({
         scope: z.string(),
