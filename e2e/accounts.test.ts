@@ -3,10 +3,16 @@
 // password change; it enrols TOTP from the QR page (the code computed here
 // from the shown setup key); the next sign-in asks for the code; "sign out
 // other sessions" revokes the tokens minted before it and keeps this one. The
-// operator sees no admin-only page. Screenshots go to e2e/artifacts/.
+// operator sees no admin-only page. The same operator then adds agents: the
+// Add agents page warns that the stack's loopback broker is unreachable from
+// other machines, shows the one-liner with its token masked (Copy copies it
+// whole) and downloads the .tar.gz, or says how to get a build when there is
+// none; Settings keeps the installers' broker URL and a write-only broker
+// token, and the page then shows both. Screenshots go to e2e/artifacts/.
+import { readFileSync } from 'node:fs';
 import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Browser, launchBrowser, screenshot } from './support/browser.js';
 import { type Stack, startStack } from './support/stack.js';
 
@@ -116,5 +122,90 @@ describe('accounts in Chromium', () => {
     await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
     await page.waitForURL(/\/dashboard$/);
     expect(await page.getByTestId('session-user').textContent()).toContain('alice');
+  });
+});
+
+describe('adding agents in Chromium', () => {
+  const tokenNow = async () => (await page.evaluate(() => localStorage.getItem('kanade_token')))!;
+
+  it('warns about the loopback broker, masks the one-liner’s token and downloads the installer', async () => {
+    await page.getByRole('link', { name: 'Add agents' }).click();
+    await page.waitForURL(/\/agent-install$/);
+    const warning = page.getByTestId('loopback-warning');
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain('Broker URL for agents');
+    expect(await warning.getByRole('link', { name: 'Open Settings' }).getAttribute('href')).toBe('/settings');
+    expect(await page.getByTestId('installer-broker').textContent()).toBe(stack.nats.url);
+
+    const token = await tokenNow();
+    const shown = (await page.getByTestId('one-liner').textContent())!;
+    expect(shown).toBe(
+      `curl -fsSL -H "Authorization: Bearer ${token.slice(0, 6)}…" "${stack.backend.url}/api/agents/installer.sh?os=linux&arch=x86_64" | sudo sh`,
+    );
+    expect(await page.getByTestId('token-warning').textContent()).toContain('session token');
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(shown.replace(/\S+…/, token));
+
+    await page.getByRole('button', { name: 'aarch64' }).click();
+    expect(await page.getByTestId('one-liner').textContent()).toContain('arch=aarch64');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download', exact: true }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.tar\.gz$/);
+    const file = readFileSync((await download.path())!);
+    expect([file[0], file[1]]).toEqual([0x1f, 0x8b]); // gzip
+    await screenshot(page, 'agent-install');
+  });
+
+  it('keeps the installers’ broker URL and a write-only token in Settings', async () => {
+    await page.getByRole('link', { name: 'Open Settings' }).click();
+    await page.waitForURL(/\/settings$/);
+    const save = page.getByRole('button', { name: 'Save' });
+    await page.locator('#ss-nats-url').fill('http://broker.example.net');
+    await save.click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('nats_url');
+
+    await page.locator('#ss-nats-url').fill('nats://broker.example.net:4222');
+    expect(await page.locator('#ss-nats-token').getAttribute('placeholder')).toBe('not set');
+    await page.locator('#ss-nats-token').fill('e2e-broker-secret');
+    await save.click();
+    await page.getByText('Saved.').waitFor();
+    await page.reload();
+    expect(await page.locator('#ss-nats-url').inputValue()).toBe('nats://broker.example.net:4222');
+    expect(await page.locator('#ss-nats-token').inputValue()).toBe('');
+    expect(await page.locator('#ss-nats-token').getAttribute('placeholder')).toContain('set — leave empty');
+    expect(await page.content()).not.toContain('e2e-broker-secret');
+    await screenshot(page, 'settings-agent-install');
+
+    await page.getByRole('link', { name: 'Add agents' }).click();
+    await expect
+      .poll(() => page.getByTestId('installer-broker').textContent())
+      .toBe('nats://broker.example.net:4222');
+    expect(await page.getByTestId('installer-token').textContent()).toBe('set');
+    expect(await page.getByTestId('loopback-warning').count()).toBe(0);
+
+    // Remove the token again; the URL stays.
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.locator('#ss-nats-token-clear').check();
+    await save.click();
+    await page.getByText('Saved.').waitFor();
+    expect(await page.locator('#ss-nats-token').getAttribute('placeholder')).toBe('not set');
+    expect(await page.locator('#ss-nats-url').inputValue()).toBe('nats://broker.example.net:4222');
+  });
+
+  it('says what to do when there is nothing to install, and offers no download', async () => {
+    await page.route('**/api/agents/installer/info', async (r) => {
+      const info = await (await r.fetch()).json();
+      await r.fulfill({ json: { ...info, release: null } });
+    });
+    onTestFinished(() => page.unrouteAll());
+    await page.goto('/agent-install');
+    await page.getByTestId('no-release').waitFor();
+    expect(await page.getByTestId('no-release').textContent()).toContain('kanade agent publish');
+    expect(await page.getByRole('button', { name: 'Download', exact: true }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Copy', exact: true }).isDisabled()).toBe(true);
   });
 });

@@ -41,6 +41,7 @@ function page(load: () => Promise<{ default: ComponentType }>) {
 const Dashboard = page(PAGES.dashboard);
 const Agents = page(PAGES.agents);
 const AgentDetail = page(PAGES.agentDetail);
+const AgentInstall = page(PAGES['agent-install']);
 const JetStream = page(PAGES.jetstream);
 const Jobs = page(PAGES.jobs);
 const Schedules = page(PAGES.schedules);
@@ -126,6 +127,7 @@ export function App() {
                   <Route path="/dashboard" element={<Dashboard />} />
                   <Route path="/agents" element={<Agents />} />
                   <Route path="/agents/:pcId" element={<AgentDetail />} />
+                  <Route path="/agent-install" element={<AgentInstall />} />
                   <Route path="/run" element={<Run />} />
                   <Route path="/exec" element={<Exec />} />
                   <Route path="/activity" element={<Activity />} />

@@ -7,6 +7,7 @@ export const PAGES = {
   dashboard: () => import('./pages/Dashboard.js'),
   agents: () => import('./pages/Agents.js'),
   agentDetail: () => import('./pages/AgentDetail.js'),
+  'agent-install': () => import('./pages/AgentInstall.js'),
   inventory: () => import('./pages/Inventory.js'),
   compliance: () => import('./pages/Compliance.js'),
   events: () => import('./pages/Events.js'),

@@ -10,6 +10,7 @@ describe('routes and early requests', () => {
     expect(pageForPath('/')).toBe('dashboard');
     expect(pageForPath('/agents')).toBe('agents');
     expect(pageForPath('/agents/sim-000001')).toBe('agentDetail');
+    expect(pageForPath('/agent-install')).toBe('agent-install');
     expect(pageForPath('/activity/abc')).toBe('resultDetail');
     expect(pageForPath('/inventory/search')).toBe('inventory');
     expect(pageForPath('/login')).toBeUndefined();

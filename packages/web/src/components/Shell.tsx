@@ -42,6 +42,7 @@ export const NAV: NavGroup[] = [
     id: 'observe',
     items: [
       { to: '/agents', label: 'nav.agents', feature: 'agents' },
+      { to: '/agent-install', label: 'nav.agentInstall', feature: 'agent-install' },
       { to: '/inventory', label: 'nav.inventory', feature: 'inventory' },
       { to: '/compliance', label: 'nav.compliance', feature: 'compliance' },
       { to: '/activity', label: 'nav.activity', feature: 'activity' },

@@ -405,3 +405,16 @@ export interface FreezeState {
   active: boolean;
   corrupt: boolean;
 }
+
+/** GET /api/agents/installer/info: what an installer built now would contain. */
+export interface InstallerInfo {
+  platforms: { os: string; arch: string[] }[];
+  nats_url: string;
+  /** `settings`: Settings' "Broker URL for agents"; `backend`: the URL the backend itself connects to. */
+  nats_url_source: 'settings' | 'backend';
+  /** The broker URL is a loopback address: agents on other machines cannot reach it. */
+  loopback: boolean;
+  nats_token_set: boolean;
+  /** null: no published release and no bundled build, nothing to install. */
+  release: { version: string; source: 'agent_releases' | 'bundled' } | null;
+}

@@ -1,9 +1,12 @@
 // Settings. Personal (this browser): language and theme, applied at once and
 // kept in localStorage. Server (shared, the `server_settings` KV, for
 // accounts that may open Settings): agent pruning, bundle retention, session
-// lifetime, check staleness, controller group and SMTP. Empty fields are
-// unset and fall back to the defaults shown as placeholders; saving replaces
-// the document and the backend names a bad field (422).
+// lifetime, check staleness, controller group, SMTP, and what agent installers
+// carry (broker URL and token). Empty fields are unset and fall back to the
+// defaults shown as placeholders; saving replaces the document and the
+// backend names a bad field (422). The installers' broker token is write-only:
+// the server says only whether one is set, an empty field keeps it, and
+// "remove" clears it.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -29,7 +32,7 @@ interface Mail {
   username?: string | null;
 }
 
-interface ServerSettings {
+interface Editable {
   agent_prune_days?: number | null;
   controller_group?: string | null;
   mail?: Mail | null;
@@ -38,9 +41,22 @@ interface ServerSettings {
   check_status_stale_days?: number | null;
 }
 
+interface ServerSettings extends Editable {
+  agent_install?: { nats_url?: string | null; nats_token_set: boolean } | null;
+}
+
+/** PUT body: `nats_token` left out keeps the stored token, a string replaces it, null clears it. */
+interface ServerSettingsInput extends Editable {
+  agent_install?: { nats_url?: string | null; nats_token?: string | null } | null;
+}
+
 type Form = Record<(typeof NUMBER_FIELDS)[number] | 'controller_group', string> & {
   mailOn: boolean;
   mail: { host: string; port: string; encryption: Mail['encryption']; from: string; username: string };
+  natsUrl: string;
+  /** A new broker token; empty keeps the stored one. */
+  natsToken: string;
+  clearNatsToken: boolean;
 };
 
 function toForm(s: ServerSettings): Form {
@@ -59,10 +75,13 @@ function toForm(s: ServerSettings): Form {
       from: s.mail?.from ?? '',
       username: s.mail?.username ?? '',
     },
+    natsUrl: s.agent_install?.nats_url ?? '',
+    natsToken: '',
+    clearNatsToken: false,
   };
 }
 
-function fromForm(f: Form): ServerSettings {
+function fromForm(f: Form): ServerSettingsInput {
   const n = (v: string) => (v.trim() === '' ? null : Number(v));
   return {
     agent_prune_days: n(f.agent_prune_days),
@@ -79,6 +98,10 @@ function fromForm(f: Form): ServerSettings {
           username: f.mail.username.trim() || null,
         }
       : null,
+    agent_install: {
+      nats_url: f.natsUrl.trim() || null,
+      ...(f.clearNatsToken ? { nats_token: null } : f.natsToken ? { nats_token: f.natsToken } : {}),
+    },
   };
 }
 
@@ -99,10 +122,12 @@ function ServerSettingsCard() {
   const [form, setForm] = useState<Form | null>(null);
   const [saved, setSaved] = useState(false);
   const save = useMutation({
-    mutationFn: (body: ServerSettings) =>
+    mutationFn: (body: ServerSettingsInput) =>
       apiJson<ServerSettings>('/api/server-settings', { method: 'PUT', body }),
     onSuccess: async (s) => {
       qc.setQueryData(['server-settings'], s);
+      // The Add agents page shows the broker URL and token state these settings decide.
+      void qc.invalidateQueries({ queryKey: ['agent-installer'] });
       setForm(null);
       setSaved(true);
     },
@@ -116,6 +141,7 @@ function ServerSettingsCard() {
     setForm({ ...f, ...patch });
   };
   const setMail = (patch: Partial<Form['mail']>) => set({ mail: { ...f.mail, ...patch } });
+  const tokenSet = current.data.agent_install?.nats_token_set ?? false;
   const submit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate(fromForm(f));
@@ -227,6 +253,54 @@ function ServerSettingsCard() {
               <p className="muted self-end text-xs">{t('settings.mail.passwordHelp')}</p>
             </>
           ) : null}
+          <fieldset
+            aria-labelledby="ss-agent-install"
+            className="grid gap-4 border-t border-zinc-200 pt-4 sm:col-span-2 sm:grid-cols-2 dark:border-zinc-800"
+          >
+            <h3 id="ss-agent-install" className="text-sm font-semibold sm:col-span-2">
+              {t('settings.agentInstall')}
+            </h3>
+            <div className="sm:col-span-2">
+              <label className="label" htmlFor="ss-nats-url">
+                {t('settings.fields.nats_url')}
+              </label>
+              <input
+                id="ss-nats-url"
+                className="input font-mono"
+                value={f.natsUrl}
+                placeholder="nats://broker.example.net:4222"
+                onChange={(e) => set({ natsUrl: e.target.value })}
+              />
+              <p className="muted mt-1 text-xs">{t('settings.natsUrlHelp')}</p>
+            </div>
+            <div>
+              <label className="label" htmlFor="ss-nats-token">
+                {t('settings.fields.nats_token')}
+              </label>
+              <input
+                id="ss-nats-token"
+                className="input font-mono"
+                type="password"
+                autoComplete="new-password"
+                value={f.natsToken}
+                disabled={f.clearNatsToken}
+                placeholder={tokenSet ? t('settings.natsTokenSet') : t('settings.natsTokenUnset')}
+                onChange={(e) => set({ natsToken: e.target.value })}
+              />
+              <p className="muted mt-1 text-xs">{t('settings.natsTokenHelp')}</p>
+            </div>
+            {tokenSet ? (
+              <label className="flex items-center gap-2 self-start text-sm sm:mt-6">
+                <input
+                  id="ss-nats-token-clear"
+                  type="checkbox"
+                  checked={f.clearNatsToken}
+                  onChange={(e) => set({ clearNatsToken: e.target.checked, natsToken: '' })}
+                />
+                {t('settings.natsTokenClear')}
+              </label>
+            ) : null}
+          </fieldset>
         </fieldset>
         {save.isError ? <ErrorCard error={save.error} what={t('settings.notSaved')} /> : null}
         {saved ? (
