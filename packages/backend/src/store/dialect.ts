@@ -84,17 +84,14 @@ function pieces(sql: string): Piece[] {
       out.push({ literal: c === '`' ? `"${lit.slice(1, -1)}"` : lit });
       i = j + 1;
     } else if (c === '-' && sql[i + 1] === '-') {
+      // Comments are dropped: the NULL-ordering rewrites read a statement's text as a whole, and an
+      // ORDER BY in a migration's comment would be rewritten (and an apostrophe in one would not matter).
       const j = sql.indexOf('\n', i);
-      const end = j < 0 ? sql.length : j;
-      flush();
-      out.push({ literal: sql.slice(i, end) });
-      i = end;
+      i = j < 0 ? sql.length : j;
     } else if (c === '/' && sql[i + 1] === '*') {
       const j = sql.indexOf('*/', i + 2);
-      const end = j < 0 ? sql.length : j + 2;
-      flush();
-      out.push({ literal: sql.slice(i, end) });
-      i = end;
+      i = j < 0 ? sql.length : j + 2;
+      code += ' ';
     } else {
       code += c;
       i++;
