@@ -16,7 +16,18 @@ export interface Config {
    * of every stream, KV bucket and object store. More than 1 needs a clustered broker.
    */
   natsReplicas: number;
-  embeddedNats: { host: string; port: number; storeDir: string };
+  /**
+   * The all-in-one broker: KANADE_EMBEDDED_NATS_HOST (default 127.0.0.1) and _PORT. `token` is
+   * KANADE_EMBEDDED_NATS_TOKEN; `requireToken` is set when the broker listens beyond loopback, where
+   * it must not be open: without a configured token one is generated once into <data dir>/nats-token.
+   */
+  embeddedNats: {
+    host: string;
+    port: number;
+    storeDir: string;
+    token: string | undefined;
+    requireToken: boolean;
+  };
   dataDir: string;
   sqlitePath: string;
   /** `[db] postgres_url` / KANADE_POSTGRES_URL (env wins): use PostgreSQL instead of the SQLite file. */
@@ -74,6 +85,12 @@ export function parseBind(text: string, what: string): { host: string; port: num
     throw new ConfigError(`${what} must be host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(text)}`);
   }
   return { host: m[1], port };
+}
+
+/** 127.x, ::1 and localhost: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
@@ -146,6 +163,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
   if (!Number.isInteger(embeddedPort) || embeddedPort < 0 || embeddedPort > 65535) {
     throw new ConfigError('KANADE_EMBEDDED_NATS_PORT must be a port number');
   }
+  const embeddedHost = (env.KANADE_EMBEDDED_NATS_HOST || '127.0.0.1').trim();
+  if (!/^[A-Za-z0-9.:-]+$/.test(embeddedHost)) {
+    throw new ConfigError(
+      `KANADE_EMBEDDED_NATS_HOST must be an address or host name (e.g. 0.0.0.0 or 10.0.0.5), got ${JSON.stringify(embeddedHost)}`,
+    );
+  }
+  const embeddedToken = env.KANADE_EMBEDDED_NATS_TOKEN || undefined;
+  if (embeddedToken !== undefined && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(embeddedToken)) {
+    throw new ConfigError(
+      'KANADE_EMBEDDED_NATS_TOKEN must be 16-256 characters of letters, digits and . _ ~ + / = -',
+    );
+  }
   const flushIntervalMs = Number(env.KANADE_TELEMETRY_FLUSH_MS || file.telemetry?.flush_interval_ms || 1000);
   const flushMax = Number(env.KANADE_TELEMETRY_FLUSH_MAX || file.telemetry?.flush_max || 10_000);
   if (!(flushIntervalMs > 0) || !(flushMax > 0))
@@ -155,7 +184,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
     bind,
     natsUrl,
     natsReplicas,
-    embeddedNats: { host: '127.0.0.1', port: embeddedPort, storeDir: join(dataDir, 'nats') },
+    embeddedNats: {
+      host: embeddedHost,
+      port: embeddedPort,
+      storeDir: join(dataDir, 'nats'),
+      token: embeddedToken,
+      requireToken: !isLoopbackHost(embeddedHost),
+    },
     dataDir,
     sqlitePath,
     postgresUrl,

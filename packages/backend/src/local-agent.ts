@@ -27,7 +27,12 @@ function agentMain(): string | undefined {
  * `stateDir` is used unless KANADE_AGENT_STATE_DIR is set (the child inherits the environment, and the
  * variable keeps its documented meaning there).
  */
-export function startLocalAgent(natsUrl: string, stateDir: string, log: Logger): LocalAgent | undefined {
+export function startLocalAgent(
+  natsUrl: string,
+  stateDir: string,
+  log: Logger,
+  natsToken?: string,
+): LocalAgent | undefined {
   const main = agentMain();
   if (!main) {
     log.warn('the agent package is not built; no local agent (run `npm run build`)');
@@ -41,7 +46,9 @@ export function startLocalAgent(natsUrl: string, stateDir: string, log: Logger):
   const args = fromEnv ? [main, '--nats', natsUrl] : [main, '--nats', natsUrl, '--state-dir', stateDir];
 
   const launch = () => {
-    const c = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    // The broker token goes in the environment, not the command line, which every local user can read.
+    const env = natsToken ? { ...process.env, KANADE_NATS_TOKEN: natsToken } : process.env;
+    const c = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
     child = c;
     log.info({ pid: c.pid, state_dir: fromEnv ?? stateDir }, 'local agent started');
     c.once('exit', (code, signal) => {

@@ -89,12 +89,19 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     }
 
     let natsUrl = config.natsUrl;
+    let embedded: EmbeddedNats | undefined;
     if (!natsUrl) {
-      const embedded: EmbeddedNats = await startEmbeddedNats(config.embeddedNats, log);
-      cleanups.push(() => embedded.stop());
+      const e = config.embeddedNats;
+      // Beyond loopback the broker is never open: a configured token, or one generated once.
+      const token =
+        e.token ??
+        (e.requireToken ? loadOrCreateSecret(join(config.dataDir, 'nats-token')).value : undefined);
+      embedded = await startEmbeddedNats({ ...e, token }, log);
+      cleanups.push(() => embedded!.stop());
       natsUrl = embedded.url;
     }
-    const nc = await connectWithRetry({ url: natsUrl, name: 'kanade-backend/api', log });
+    const natsToken = embedded?.token;
+    const nc = await connectWithRetry({ url: natsUrl, token: natsToken, name: 'kanade-backend/api', log });
     cleanups.push(() => drainQuietly(nc));
     const report = await retry('JetStream bootstrap', log, () => bootstrapJetStream(nc, config.natsReplicas));
     log.info(
@@ -130,7 +137,17 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     // The HTTP app is built (its routes' schemas compiled, the first admin seeded) before the
     // projectors start: after a restart with a backlog, that work would otherwise take a core from
     // the drain for its first few hundred ms (bench results, docs/performance.md).
-    const services = createServices({ store, nc, metrics, log, jwtSecret, natsUrl });
+    const services = createServices({
+      store,
+      nc,
+      metrics,
+      log,
+      jwtSecret,
+      natsUrl,
+      embeddedNats: embedded
+        ? { host: config.embeddedNats.host, port: config.embeddedNats.port, token: embedded.token }
+        : undefined,
+    });
     cleanups.push(() => services.audit.stop());
     const seeded = await services.accounts.seedBootstrapAdmin({
       username: config.auth.bootstrapAdminUser,
@@ -149,6 +166,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
     ingest = startIngest(
       {
         natsUrl,
+        natsToken,
         sqlitePath: config.sqlitePath,
         postgresUrl: config.postgresUrl,
         logLevel: config.logLevel,
@@ -194,7 +212,7 @@ export async function startBackend(config: Config, log: Logger): Promise<Backend
 
     let agent: LocalAgent | undefined;
     if (config.localAgent) {
-      agent = startLocalAgent(natsUrl, join(config.dataDir, 'agent'), log);
+      agent = startLocalAgent(natsUrl, join(config.dataDir, 'agent'), log, natsToken);
       if (agent) cleanups.push(() => agent!.stop());
     }
 

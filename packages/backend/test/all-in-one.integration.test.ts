@@ -3,10 +3,11 @@
 // show up in /api/agents, its state is kept in the data directory (not in
 // ~/.kanade-agent), and SIGINT stops the agent and the broker and exits 0.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, removeDir, startBackend, type TestBackend } from '../../../test-support/backend.js';
 
@@ -69,5 +70,51 @@ describe('all-in-one mode', () => {
     expect(alive(natsPid)).toBe(false);
     expect(existsSync(pidFile)).toBe(false);
     expect(agentPids()).toBe('');
+  });
+
+  it('puts a token on the embedded broker: the backend and its agent present it, installers carry it', async () => {
+    const port = await freePort();
+    const token = 'embedded-broker-token-0123456789';
+    const tokened = await startBackend({
+      env: {
+        KANADE_EMBEDDED_NATS_PORT: String(port),
+        KANADE_EMBEDDED_NATS_TOKEN: token,
+        KANADE_LOCAL_AGENT: '1',
+        HOME: home,
+      },
+    });
+    try {
+      // The local agent got the token (from its environment, not its command line).
+      await eventually(
+        async () => (await tokened.json<unknown[]>('/api/agents')).length === 1 || undefined,
+        20_000,
+        'the local agent',
+      );
+      const pid = execFileSync('sh', [
+        '-c',
+        `pgrep -f '[a]gent/dist/main.js --nats nats://127.0.0.1:${port}'`,
+      ])
+        .toString()
+        .trim()
+        .split('\n')[0]!;
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(token);
+      // Nobody else gets in without it.
+      await expect(connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false })).rejects.toThrow();
+      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, token, reconnect: false });
+      await nc.close();
+      const conf = join(tokened.dataDir, 'nats', 'nats-server.conf');
+      expect(statSync(conf).mode & 0o777).toBe(0o600);
+      // Installers give new agents the broker's token when the settings name none.
+      expect(await tokened.json('/api/agents/installer/info')).toMatchObject({
+        nats_url: `nats://127.0.0.1:${port}`,
+        loopback: true,
+        nats_token_set: true,
+      });
+      expect(tokened.logs.join('\n')).not.toContain(token);
+      expect(await tokened.stop('SIGINT')).toBe(0);
+    } finally {
+      await tokened.kill();
+      removeDir(tokened.dataDir);
+    }
   });
 });

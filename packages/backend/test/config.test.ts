@@ -16,11 +16,45 @@ describe('loadConfig', () => {
     const c = loadConfig({}, [], '/srv/k');
     expect(c.bind).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(c.natsUrl).toBeUndefined();
-    expect(c.embeddedNats).toEqual({ host: '127.0.0.1', port: 4222, storeDir: '/srv/k/data/nats' });
+    expect(c.embeddedNats).toEqual({
+      host: '127.0.0.1',
+      port: 4222,
+      storeDir: '/srv/k/data/nats',
+      token: undefined,
+      requireToken: false,
+    });
     expect(c.dataDir).toBe('/srv/k/data');
     expect(c.sqlitePath).toBe('/srv/k/data/kanade.db');
     expect(c.localAgent).toBe(true);
     expect(c.auth).toEqual({ disabled: false, staticToken: undefined });
+  });
+
+  it('never opens the embedded broker beyond loopback without a token', () => {
+    const lan = loadConfig({ KANADE_EMBEDDED_NATS_HOST: '0.0.0.0' }, [], '/srv/k').embeddedNats;
+    expect(lan).toMatchObject({ host: '0.0.0.0', token: undefined, requireToken: true });
+    expect(
+      loadConfig({ KANADE_EMBEDDED_NATS_HOST: '10.0.0.5' }, [], '/srv/k').embeddedNats.requireToken,
+    ).toBe(true);
+    for (const host of ['127.0.0.2', 'localhost', '::1']) {
+      expect(loadConfig({ KANADE_EMBEDDED_NATS_HOST: host }, [], '/srv/k').embeddedNats.requireToken).toBe(
+        false,
+      );
+    }
+    const token = 'a-token-of-the-operator-1';
+    expect(loadConfig({ KANADE_EMBEDDED_NATS_TOKEN: token }, [], '/srv/k').embeddedNats).toMatchObject({
+      host: '127.0.0.1',
+      token,
+      requireToken: false,
+    });
+    expect(() => loadConfig({ KANADE_EMBEDDED_NATS_HOST: '0.0.0.0"; x' }, [], '/srv/k')).toThrow(
+      /KANADE_EMBEDDED_NATS_HOST/,
+    );
+    expect(() => loadConfig({ KANADE_EMBEDDED_NATS_TOKEN: 'short' }, [], '/srv/k')).toThrow(
+      /KANADE_EMBEDDED_NATS_TOKEN/,
+    );
+    expect(() => loadConfig({ KANADE_EMBEDDED_NATS_TOKEN: `${'x'.repeat(20)}"}` }, [], '/srv/k')).toThrow(
+      /KANADE_EMBEDDED_NATS_TOKEN/,
+    );
   });
 
   it("reads upstream's TOML sections", () => {

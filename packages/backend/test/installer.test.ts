@@ -4,7 +4,7 @@
 // own credentials).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackUrl, shQuote, withoutCredentials } from '../src/services/installer.js';
+import { isLoopbackUrl, pickBroker, shQuote, withoutCredentials } from '../src/services/installer.js';
 import { tar } from '../src/services/tar.js';
 
 describe('installer helpers', () => {
@@ -42,5 +42,35 @@ describe('installer helpers', () => {
     expect(listing).toMatch(/-rw------- .* 0 .* a\/empty/);
     expect(listing).toMatch(/-rw-r--r-- .* 512 .* a\/block/);
     expect(() => tar([{ path: 'x'.repeat(101), mode: 0o644, data: '' }])).toThrow(/1-100 bytes/);
+  });
+
+  it('picks the broker installers carry: settings, an embedded broker on the LAN, or the backend own', () => {
+    const lan = { host: '0.0.0.0', port: 4222, token: 'generated-token-1234567' };
+    // The settings win, and their token over the embedded broker's.
+    expect(
+      pickBroker({ nats_url: 'nats://b:4222', nats_token: 't' }, lan, 'nats://127.0.0.1:4222', 'k.lan'),
+    ).toEqual({ url: 'nats://b:4222', source: 'settings', token: 't' });
+    expect(pickBroker({ nats_url: 'nats://b:4222' }, lan, undefined, 'k.lan').token).toBe(lan.token);
+    // An embedded broker on every interface: at the name the dashboard was reached by.
+    expect(pickBroker({}, lan, 'nats://127.0.0.1:4222', 'kanade.lan')).toEqual({
+      url: 'nats://kanade.lan:4222',
+      source: 'backend',
+      token: lan.token,
+    });
+    expect(pickBroker({}, { ...lan, host: '10.0.0.5' }, 'nats://127.0.0.1:4222', 'kanade.lan').url).toBe(
+      'nats://10.0.0.5:4222',
+    );
+    expect(pickBroker({}, { ...lan, host: '::' }, undefined, 'fd00::5').url).toBe('nats://[fd00::5]:4222');
+    // On loopback, or an external broker: the backend's own URL, without its credentials.
+    expect(
+      pickBroker({}, { host: '127.0.0.1', port: 4222, token: undefined }, 'nats://127.0.0.1:4222', 'x'),
+    ).toEqual({
+      url: 'nats://127.0.0.1:4222',
+      source: 'backend',
+      token: undefined,
+    });
+    expect(pickBroker({}, undefined, 'nats://svc:pw@n1:4222,nats://n2:4222', 'x').url).toBe(
+      'nats://n1:4222,nats://n2:4222',
+    );
   });
 });

@@ -3,6 +3,8 @@ import type { ProjectorDelta } from '../projectors/stats.js';
 
 export interface IngestWorkerData {
   natsUrl: string;
+  /** The embedded broker's token, when it has one (workerData stays inside this process). */
+  natsToken: string | undefined;
   sqlitePath: string;
   /** Set when the store is PostgreSQL (the worker opens its own connection). */
   postgresUrl: string | undefined;

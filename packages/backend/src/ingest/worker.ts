@@ -56,7 +56,13 @@ port.on('message', async (m: { type: string }) => {
   }
 });
 
-nc = await connectWithRetry({ url: data.natsUrl, name: 'kanade-backend/ingest', log, abort: abort.signal });
+nc = await connectWithRetry({
+  url: data.natsUrl,
+  token: data.natsToken,
+  name: 'kanade-backend/ingest',
+  log,
+  abort: abort.signal,
+});
 await writer?.ready;
 if (abort.signal.aborted) {
   await nc.close();

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 export interface ConnectOptions {
   url: string;
   name: string;
+  /** The broker's token (the embedded broker's, when it has one); never logged. */
+  token?: string | undefined;
   log: Logger;
   /** Stop retrying when this resolves (shutdown during startup). */
   abort?: AbortSignal;
@@ -23,6 +25,7 @@ export async function connectWithRetry(opts: ConnectOptions): Promise<NatsConnec
           .map((u) => u.trim())
           .filter(Boolean),
         name: opts.name,
+        ...(opts.token ? { token: opts.token } : {}),
         reconnect: true,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 1000,

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 
 export interface EmbeddedNats {
+  /** Where clients connect (no credentials in it; a wildcard listen address is reached on loopback). */
   url: string;
+  /** The token every client must present, when the broker has one. */
+  token: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -54,29 +57,37 @@ async function reapOrphan(pidFile: string, log: Logger): Promise<void> {
 }
 
 export async function startEmbeddedNats(
-  opts: { host: string; port: number; storeDir: string },
+  opts: { host: string; port: number; storeDir: string; token?: string | undefined },
   log: Logger,
 ): Promise<EmbeddedNats> {
+  // The backend and the local agent reach a broker listening on every interface over loopback.
+  const wildcard = ['0.0.0.0', '::', '[::]'].includes(opts.host);
+  const connectHost = wildcard ? '127.0.0.1' : opts.host.replace(/^\[|\]$/g, '');
   mkdirSync(opts.storeDir, { recursive: true });
   const pidFile = join(opts.storeDir, 'nats-server.pid');
   await reapOrphan(pidFile, log);
-  if (await portOpen(opts.host, opts.port)) {
+  if (await portOpen(connectHost, opts.port)) {
     throw new Error(
       `port ${opts.host}:${opts.port} is already in use, so the embedded nats-server cannot start. ` +
         'Stop whatever listens there, or use that broker with KANADE_NATS_URL=nats://host:port.',
     );
   }
   const conf = join(opts.storeDir, 'nats-server.conf');
+  // Mode 0600: with a token, the file holds it (config.ts allows only characters that need no quoting).
+  rmSync(conf, { force: true });
   writeFileSync(
     conf,
     [
       '# written by kanade-backend at every start; edit KANADE_* settings instead',
-      `listen: "${opts.host}:${opts.port}"`,
+      `host: "${opts.host.replace(/^\[|\]$/g, '')}"`,
+      `port: ${opts.port}`,
       `pid_file: "${pidFile}"`,
       'max_payload: 8MB',
       `jetstream { store_dir: "${join(opts.storeDir, 'jetstream')}" }`,
+      ...(opts.token ? [`authorization { token: "${opts.token}" }`] : []),
       '',
     ].join('\n'),
+    { mode: 0o600 },
   );
   // Own process group: a Ctrl-C in the terminal must reach the backend only,
   // so it can flush to a broker that is still up and then stop it.
@@ -96,12 +107,12 @@ export async function startEmbeddedNats(
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
-  const url = `nats://${opts.host}:${opts.port}`;
+  const url = `nats://${connectHost.includes(':') ? `[${connectHost}]` : connectHost}:${opts.port}`;
   const ready = (async () => {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) break;
-      if (await portOpen(opts.host, opts.port)) return;
+      if (await portOpen(connectHost, opts.port)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');
@@ -110,10 +121,20 @@ export async function startEmbeddedNats(
     );
   })();
   await Promise.race([ready, spawnError]);
-  log.info({ url, store: opts.storeDir, pid: child.pid }, 'embedded nats-server started');
+  log.info(
+    {
+      url,
+      listen: `${opts.host}:${opts.port}`,
+      token: opts.token !== undefined,
+      store: opts.storeDir,
+      pid: child.pid,
+    },
+    'embedded nats-server started',
+  );
 
   return {
     url,
+    token: opts.token,
     async stop() {
       process.removeListener('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {

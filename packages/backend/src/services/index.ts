@@ -30,6 +30,8 @@ export interface ServiceDeps {
   jwtSecret?: string;
   /** The broker this backend uses: agent installers fall back to it (without its credentials). */
   natsUrl?: string;
+  /** The embedded broker's listen address and token, when this backend runs one. */
+  embeddedNats?: { host: string; port: number; token: string | undefined } | undefined;
 }
 
 export function createServices(deps: ServiceDeps) {
@@ -70,6 +72,7 @@ export function createServices(deps: ServiceDeps) {
       settings: serverSettings,
       kv,
       natsUrl: deps.natsUrl,
+      embedded: deps.embeddedNats,
     }),
     schedules: createScheduleService({ ...jobServices, store: deps.store, kv, audit, now }),
     freeze: createFreezeService({ kv, audit, now }),

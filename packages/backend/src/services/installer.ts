@@ -9,9 +9,12 @@
 //   (packages/agent/dist/kanade-agent.mjs), so a fresh installation can add
 //   PCs before anyone publishes a release.
 // - Which broker: `agent_install.nats_url` from the server settings, else
-//   this backend's own broker URL without its credentials (the backend's
+//   the embedded broker when it listens beyond loopback (on every interface:
+//   at the host name the caller reached this backend by), else this
+//   backend's own broker URL without its credentials (the backend's
 //   credentials are not the agents'). A loopback URL is reported as such:
 //   only an agent on this machine could use it.
+// - Which token: `agent_install.nats_token`, else the embedded broker's.
 // - The broker token (`agent_install.nats_token`) goes into the archive's
 //   agent.env (installed with mode 600). The archive is as sensitive as the
 //   token: whoever may open the Add agents page may download it (as upstream,
@@ -20,10 +23,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_KEY, decodeScope, KV, parseReleaseKey } from '@kanade/wire';
+import { isLoopbackHost } from '../config.js';
 import { notFound } from '../http/errors.js';
 import type { KvAccess } from './kv.js';
 import type { ReleaseService } from './releases.js';
-import type { ServerSettingsService } from './server-settings.js';
+import type { AgentInstallSettings, ServerSettingsService } from './server-settings.js';
 import { type TarFile, tarGz } from './tar.js';
 
 export const INSTALLER_OS = ['linux'] as const;
@@ -66,6 +70,33 @@ export function isLoopbackUrl(url: string): boolean {
 /** A word for sh: single-quoted, with each ' closed, escaped and reopened. */
 export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface BrokerChoice {
+  url: string;
+  source: 'settings' | 'backend';
+  token?: string | undefined;
+}
+
+/**
+ * The broker URL and token installers bake in (see the top of this file). `requestHost`: the host name
+ * the caller reached this backend by, for an embedded broker listening on every interface.
+ */
+export function pickBroker(
+  settings: AgentInstallSettings,
+  embedded: { host: string; port: number; token: string | undefined } | undefined,
+  natsUrl: string | undefined,
+  requestHost: string | undefined,
+): BrokerChoice {
+  const token = settings.nats_token ?? embedded?.token;
+  if (settings.nats_url) return { url: settings.nats_url, source: 'settings', token };
+  if (embedded && !isLoopbackHost(embedded.host)) {
+    const wildcard = ['0.0.0.0', '::', '[::]'].includes(embedded.host);
+    const host = wildcard ? (requestHost ?? '127.0.0.1') : embedded.host;
+    const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    return { url: `nats://${bracketed}:${embedded.port}`, source: 'backend', token };
+  }
+  return { url: withoutCredentials(natsUrl ?? 'nats://127.0.0.1:4222'), source: 'backend', token };
 }
 
 /** The bundle `npm run build` writes (scripts/build.mjs), found through the workspace link. */
@@ -241,6 +272,8 @@ export function createInstallerService(deps: {
   kv: KvAccess;
   /** The broker this backend uses (credentials are removed before an agent sees it). */
   natsUrl: string | undefined;
+  /** The embedded broker, when this backend runs one: where it listens and its token. */
+  embedded?: { host: string; port: number; token: string | undefined } | undefined;
   /** Test seam: where the build's bundled agent is. */
   bundledPath?: string | undefined;
 }) {
@@ -268,14 +301,8 @@ export function createInstallerService(deps: {
     return null;
   }
 
-  async function broker(): Promise<{ url: string; source: 'settings' | 'backend'; token?: string }> {
-    const s = await deps.settings.agentInstall();
-    if (s.nats_url) return { url: s.nats_url, source: 'settings', token: s.nats_token };
-    return {
-      url: withoutCredentials(deps.natsUrl ?? 'nats://127.0.0.1:4222'),
-      source: 'backend',
-      token: s.nats_token,
-    };
+  async function broker(requestHost: string | undefined): Promise<BrokerChoice> {
+    return pickBroker(await deps.settings.agentInstall(), deps.embedded, deps.natsUrl, requestHost);
   }
 
   async function agentBytes(r: InstallerRelease & { key?: string }): Promise<Uint8Array> {
@@ -287,8 +314,8 @@ export function createInstallerService(deps: {
   }
 
   return {
-    async info(): Promise<InstallerInfo> {
-      const [b, release] = await Promise.all([broker(), pickRelease()]);
+    async info(requestHost?: string): Promise<InstallerInfo> {
+      const [b, release] = await Promise.all([broker(requestHost), pickRelease()]);
       return {
         platforms: INSTALLER_OS.map((os) => ({ os, arch: [...INSTALLER_ARCH] })),
         nats_url: b.url,
@@ -300,14 +327,14 @@ export function createInstallerService(deps: {
     },
 
     /** The archive for Linux (the TypeScript agent runs on Node.js on either architecture). */
-    async archive(): Promise<{ filename: string; version: string; body: Buffer }> {
+    async archive(requestHost?: string): Promise<{ filename: string; version: string; body: Buffer }> {
       const release = await pickRelease();
       if (!release) {
         throw notFound(
           'no agent release to install: publish one (kanade agent publish <file> --version <v>) or run npm run build',
         );
       }
-      const b = await broker();
+      const b = await broker(requestHost);
       const files: TarFile[] = [
         { path: `${TOP}/install.sh`, mode: 0o755, data: INSTALL_SH },
         { path: `${TOP}/kanade-agent.mjs`, mode: 0o644, data: await agentBytes(release) },

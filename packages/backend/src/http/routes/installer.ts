@@ -51,7 +51,7 @@ export const installerRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         response: { 200: Info, ...errorResponses },
       },
     },
-    async () => installer.info(),
+    async (req) => installer.info(req.hostname),
   );
 
   app.get(
@@ -65,8 +65,8 @@ export const installerRoutes: FastifyPluginAsyncZod<{ services: Services }> = as
         response: { 200: z.unknown().describe('the .tar.gz'), 404: ErrorSchema, ...errorResponses },
       },
     },
-    async (_req, reply) => {
-      const a = await installer.archive();
+    async (req, reply) => {
+      const a = await installer.archive(req.hostname);
       reply
         .header('content-type', 'application/gzip')
         .header('content-disposition', `attachment; filename="${a.filename}"`)
