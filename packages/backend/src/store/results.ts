@@ -203,7 +203,6 @@ export function createResultStore(db: Db) {
   // Where a read is a round trip (readsAreRoundTrips), results go in multi-row statements instead:
   // one per power-of-two chunk, so a batch is a few round trips and only a few statement texts exist.
   const batched = readsAreRoundTrips(db);
-  const tiebreak = db.dialect === 'postgres' ? 'result_id' : 'rowid';
   const upsertChunk = new Map<number, Statement<unknown[], string>>();
   function chunkStatement(n: number) {
     let stmt = upsertChunk.get(n);
@@ -365,9 +364,10 @@ export function createResultStore(db: Db) {
       const outputFilter = Boolean(q.stdout || q.stderr);
       const cols = `result_id, request_id, exec_id, pc_id, job_id, version, exit_code, skipped, reaped,
         started_at, finished_at, recorded_at`;
-      // Newest first; ties in insertion order on SQLite (rowid: one backward scan of idx_results_started,
-      // migration 0011), by result_id on PostgreSQL, which has no rowid.
-      const order = `ORDER BY started_at DESC, ${tiebreak} DESC`;
+      // Newest first, ties by result_id (the same order on SQLite and PostgreSQL). idx_results_started
+      // (started_at) gives the first term; SQLite sorts only each run of equal start times, and stops
+      // once the page is full (migration 0011).
+      const order = 'ORDER BY started_at DESC, result_id DESC';
       let from = `execution_results ${base.sql}`;
       const params = [...base.params];
       if (outputFilter) {
@@ -380,9 +380,7 @@ export function createResultStore(db: Db) {
           out.push('stderr REGEXP ?');
           params.push(q.stderr);
         }
-        // The scan window names its rowid so the outer ORDER BY can use it (SELECT * leaves it out).
-        const rowid = tiebreak === 'rowid' ? ', rowid AS rowid' : '';
-        from = `(SELECT *${rowid} FROM execution_results ${base.sql} ${order} LIMIT ${OUTPUT_SCAN_WINDOW}) AS scan WHERE ${out.join(' AND ')}`;
+        from = `(SELECT * FROM execution_results ${base.sql} ${order} LIMIT ${OUTPUT_SCAN_WINDOW}) AS scan WHERE ${out.join(' AND ')}`;
       }
       const total =
         db
