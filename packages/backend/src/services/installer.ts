@@ -14,11 +14,11 @@
 //   backend's own broker URL without its credentials (the backend's
 //   credentials are not the agents'). A loopback URL is reported as such:
 //   only an agent on this machine could use it.
-// - Which token: `agent_install.nats_token`, else the embedded broker's.
-// - The broker token (`agent_install.nats_token`) goes into the archive's
-//   agent.env (installed with mode 600). The archive is as sensitive as the
-//   token: whoever may open the Add agents page may download it (as upstream,
-//   so an account restricted to that page can kit new PCs).
+// - Which token: `agent_install.nats_token`, else the embedded broker's. It
+//   goes into the archive's agent.env (installed with mode 600), so the
+//   archive is as sensitive as the token: whoever may open the Add agents page
+//   may download it (as upstream, so an account restricted to that page can
+//   kit new PCs).
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,10 +61,9 @@ export function withoutCredentials(url: string): string {
 
 /** True when every URL of the list names a loopback host (127.x, ::1, localhost). */
 export function isLoopbackUrl(url: string): boolean {
-  return url.split(',').every((u) => {
-    const host = /^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/i.exec(u.trim())?.[1]?.toLowerCase() ?? '';
-    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
-  });
+  return url
+    .split(',')
+    .every((u) => isLoopbackHost(/^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/i.exec(u.trim())?.[1] ?? ''));
 }
 
 /** A word for sh: single-quoted, with each ' closed, escaped and reopened. */
@@ -255,7 +254,8 @@ function readme(version: string, natsUrl: string, loopback: boolean): string {
     ...(loopback
       ? [
           'That address is the backend machine itself: agents on other PCs cannot reach it.',
-          'Set "Broker URL for agents" in the dashboard (Settings), or run',
+          'Start the backend with KANADE_EMBEDDED_NATS_HOST=0.0.0.0, or set "Broker URL for agents"',
+          'in the dashboard (Settings), and download the installer again; or run',
           '  sudo KANADE_NATS_URL=nats://broker.example:4222 sh kanade-agent/install.sh',
         ]
       : []),
@@ -274,10 +274,8 @@ export function createInstallerService(deps: {
   natsUrl: string | undefined;
   /** The embedded broker, when this backend runs one: where it listens and its token. */
   embedded?: { host: string; port: number; token: string | undefined } | undefined;
-  /** Test seam: where the build's bundled agent is. */
-  bundledPath?: string | undefined;
 }) {
-  const bundled = deps.bundledPath ?? bundledAgentPath();
+  const bundled = bundledAgentPath();
 
   /** The version the global scope targets, if any. */
   async function globalTarget(): Promise<string | undefined> {
@@ -290,11 +288,11 @@ export function createInstallerService(deps: {
   }
 
   /** The release to ship: see the top of this file. */
-  async function pickRelease(): Promise<(InstallerRelease & { key?: string }) | null> {
+  async function pickRelease(): Promise<InstallerRelease | null> {
     const node = deps.releases.list().filter((r) => parseReleaseKey(r.key).platform === 'node');
     const target = await globalTarget();
     const chosen = node.find((r) => r.version === target) ?? node[0];
-    if (chosen) return { version: chosen.version, source: 'agent_releases', key: chosen.key };
+    if (chosen) return { version: chosen.version, source: 'agent_releases' };
     if (bundled && (await stat(bundled).catch(() => undefined))?.isFile()) {
       return { version: await bundledVersion(bundled), source: 'bundled' };
     }
@@ -305,7 +303,7 @@ export function createInstallerService(deps: {
     return pickBroker(await deps.settings.agentInstall(), deps.embedded, deps.natsUrl, requestHost);
   }
 
-  async function agentBytes(r: InstallerRelease & { key?: string }): Promise<Uint8Array> {
+  async function agentBytes(r: InstallerRelease): Promise<Uint8Array> {
     if (r.source === 'bundled') return readFile(bundled!);
     const info = await deps.releases.open(r.version, 'node');
     const chunks: Buffer[] = [];
