@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
+import { BROKER_TOKEN_CHARS, BROKER_TOKEN_RE, isLoopbackHost } from './nats/hosts.js';
 
 export interface Config {
   bind: { host: string; port: number };
@@ -87,12 +88,6 @@ export function parseBind(text: string, what: string): { host: string; port: num
   return { host: m[1], port };
 }
 
-/** 127.x, ::1 and localhost: reachable from this machine only. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\./.test(h);
-}
-
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 function truthy(v: string | undefined): boolean {
@@ -170,10 +165,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = [], cwd = pr
     );
   }
   const embeddedToken = env.KANADE_EMBEDDED_NATS_TOKEN || undefined;
-  if (embeddedToken !== undefined && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(embeddedToken)) {
-    throw new ConfigError(
-      'KANADE_EMBEDDED_NATS_TOKEN must be 16-256 characters of letters, digits and . _ ~ + / = -',
-    );
+  if (
+    embeddedToken !== undefined &&
+    (embeddedToken.length < 16 || embeddedToken.length > 256 || !BROKER_TOKEN_RE.test(embeddedToken))
+  ) {
+    throw new ConfigError(`KANADE_EMBEDDED_NATS_TOKEN must be 16-256 characters of ${BROKER_TOKEN_CHARS}`);
   }
   const flushIntervalMs = Number(env.KANADE_TELEMETRY_FLUSH_MS || file.telemetry?.flush_interval_ms || 1000);
   const flushMax = Number(env.KANADE_TELEMETRY_FLUSH_MAX || file.telemetry?.flush_max || 10_000);

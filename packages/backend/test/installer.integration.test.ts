@@ -97,6 +97,12 @@ describe('agent installers', () => {
     r = await put('/api/server-settings', { agent_install: { nats_url: 'nats://ops:pw@example:4222' } });
     expect(r.status).toBe(422);
 
+    // agent.env is a systemd EnvironmentFile: a token that would change its lines is refused.
+    r = await put('/api/server-settings', {
+      agent_install: { nats_token: 'tok\nKANADE_NATS_URL=nats://evil:1' },
+    });
+    expect(r.status).toBe(422);
+    expect(await r.text()).toContain('agent_install.nats_token');
     r = await put('/api/server-settings', {
       agent_install: { nats_url: nats.url, nats_token: 'tok-s3cret' },
     });

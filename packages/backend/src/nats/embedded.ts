@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { isWildcardHost, natsUrlOf } from './hosts.js';
 
 export interface EmbeddedNats {
   /** Where clients connect (no credentials in it; a wildcard listen address is reached on loopback). */
@@ -61,8 +62,7 @@ export async function startEmbeddedNats(
   log: Logger,
 ): Promise<EmbeddedNats> {
   // The backend and the local agent reach a broker listening on every interface over loopback.
-  const wildcard = ['0.0.0.0', '::', '[::]'].includes(opts.host);
-  const connectHost = wildcard ? '127.0.0.1' : opts.host.replace(/^\[|\]$/g, '');
+  const connectHost = isWildcardHost(opts.host) ? '127.0.0.1' : opts.host;
   mkdirSync(opts.storeDir, { recursive: true });
   const pidFile = join(opts.storeDir, 'nats-server.pid');
   await reapOrphan(pidFile, log);
@@ -73,13 +73,14 @@ export async function startEmbeddedNats(
     );
   }
   const conf = join(opts.storeDir, 'nats-server.conf');
-  // Mode 0600: with a token, the file holds it (config.ts allows only characters that need no quoting).
+  // Mode 0600: with a token, the file holds it (BROKER_TOKEN_RE: only characters that need no quoting).
+  // The file is removed first, since writeFileSync's mode applies only to a file it creates.
   rmSync(conf, { force: true });
   writeFileSync(
     conf,
     [
       '# written by kanade-backend at every start; edit KANADE_* settings instead',
-      `host: "${opts.host.replace(/^\[|\]$/g, '')}"`,
+      `host: "${opts.host}"`,
       `port: ${opts.port}`,
       `pid_file: "${pidFile}"`,
       'max_payload: 8MB',
@@ -107,7 +108,7 @@ export async function startEmbeddedNats(
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
-  const url = `nats://${connectHost.includes(':') ? `[${connectHost}]` : connectHost}:${opts.port}`;
+  const url = natsUrlOf(connectHost, opts.port);
   const ready = (async () => {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {

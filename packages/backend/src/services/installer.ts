@@ -23,8 +23,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_KEY, decodeScope, KV, parseReleaseKey } from '@kanade/wire';
-import { isLoopbackHost } from '../config.js';
 import { notFound } from '../http/errors.js';
+import { isLoopbackHost, isWildcardHost, natsUrlOf } from '../nats/hosts.js';
 import type { KvAccess } from './kv.js';
 import type { ReleaseService } from './releases.js';
 import type { AgentInstallSettings, ServerSettingsService } from './server-settings.js';
@@ -90,10 +90,8 @@ export function pickBroker(
   const token = settings.nats_token ?? embedded?.token;
   if (settings.nats_url) return { url: settings.nats_url, source: 'settings', token };
   if (embedded && !isLoopbackHost(embedded.host)) {
-    const wildcard = ['0.0.0.0', '::', '[::]'].includes(embedded.host);
-    const host = wildcard ? (requestHost ?? '127.0.0.1') : embedded.host;
-    const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-    return { url: `nats://${bracketed}:${embedded.port}`, source: 'backend', token };
+    const host = isWildcardHost(embedded.host) ? (requestHost ?? '127.0.0.1') : embedded.host;
+    return { url: natsUrlOf(host, embedded.port), source: 'backend', token };
   }
   return { url: withoutCredentials(natsUrl ?? 'nats://127.0.0.1:4222'), source: 'backend', token };
 }

@@ -13,6 +13,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ApiError } from '../http/errors.js';
+import { BROKER_TOKEN_CHARS, BROKER_TOKEN_RE } from '../nats/hosts.js';
 import type { AuditService, Caller } from './audit.js';
 import { isConflict } from './kv-cas.js';
 
@@ -66,7 +67,7 @@ export const AgentNatsUrl = z
  */
 const AgentInstall = z.strictObject({
   nats_url: AgentNatsUrl.nullish(),
-  nats_token: z.string().min(1).max(4096).nullish(),
+  nats_token: z.string().min(1).max(256).regex(BROKER_TOKEN_RE, `expected ${BROKER_TOKEN_CHARS}`).nullish(),
   nats_token_set: z.boolean().optional(),
 });
 
@@ -113,7 +114,8 @@ function agentInstallOf(stored: Stored): AgentInstallSettings {
   const { nats_url, nats_token } = v as Record<string, unknown>;
   return {
     nats_url: typeof nats_url === 'string' && AgentNatsUrl.safeParse(nats_url).success ? nats_url : undefined,
-    nats_token: typeof nats_token === 'string' && nats_token.length > 0 ? nats_token : undefined,
+    // A stored token that agent.env could not hold (written by hand or by another tool) counts as unset.
+    nats_token: typeof nats_token === 'string' && BROKER_TOKEN_RE.test(nats_token) ? nats_token : undefined,
   };
 }
 
